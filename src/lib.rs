@@ -1,0 +1,1 @@
+//! Jemput service library.
