@@ -1,1 +1,12 @@
-//! Jemput service library.
+//! Jemput: schedules jemput bola field service. Citizens request visits, coordinators plan them,
+//! field teams work them. See `DESIGN.md` in the shared folder for the architecture.
+
+pub mod api;
+pub mod auth;
+pub mod cli;
+pub mod config;
+pub mod db;
+pub mod demo;
+pub mod domain;
+pub mod startup;
+pub mod telemetry;

@@ -1,1 +1,105 @@
-fn main() {}
+//! Thin: CLI → config → telemetry → run.
+
+use std::process::ExitCode;
+
+use clap::Parser;
+use jemput::cli::{Cli, Command};
+use jemput::config::Settings;
+use jemput::db::Db;
+use jemput::startup::Application;
+use jemput::{api, db, demo, telemetry};
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    if let Command::Openapi = cli.command {
+        return match serde_json::to_string_pretty(&api::openapi()) {
+            Ok(json) => {
+                println!("{json}");
+                ExitCode::SUCCESS
+            }
+            Err(e) => {
+                eprintln!("error: {e}");
+                ExitCode::FAILURE
+            }
+        };
+    }
+    let settings = match Settings::load(cli.config.as_deref()) {
+        Ok(s) => s,
+        Err(e) => {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    };
+    telemetry::init(&settings.log);
+    let result = match cli.command {
+        Command::Serve { demo } => serve(settings, demo),
+        Command::Migrate { revert_all } => migrate(&settings, revert_all),
+        Command::Demo => seed_demo(&settings).map(|_| ()),
+        Command::Openapi => Ok(()),
+    };
+    match result {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(e) => {
+            tracing::error!("{e:#}");
+            eprintln!("error: {e:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn migrate(settings: &Settings, revert_all: bool) -> anyhow::Result<()> {
+    let db = Db::connect(&settings.database)?;
+    let mut conn = db.get()?;
+    if revert_all {
+        db::revert_all_migrations(&mut conn)?;
+        tracing::info!("all migrations reverted");
+    } else {
+        db::run_migrations(&mut conn)?;
+        tracing::info!("migrations applied");
+    }
+    Ok(())
+}
+
+fn seed_demo(settings: &Settings) -> anyhow::Result<demo::DemoSummary> {
+    let db = Db::connect(&settings.database)?;
+    let mut conn = db.get()?;
+    db::run_migrations(&mut conn)?;
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Jakarta)
+        .date_naive();
+    let summary = demo::seed(&mut conn, today)?;
+    if summary.created {
+        tracing::info!(
+            region_id = summary.region_id,
+            requests = summary.requests,
+            "demo region seeded"
+        );
+    } else {
+        tracing::info!(
+            region_id = summary.region_id,
+            "demo region already present; left as it is"
+        );
+    }
+    Ok(summary)
+}
+
+fn serve(settings: Settings, with_demo: bool) -> anyhow::Result<()> {
+    if with_demo {
+        seed_demo(&settings)?;
+    }
+    let runtime = tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?;
+    runtime.block_on(async move {
+        let host = settings.server.host.clone();
+        let backend = settings.database.backend();
+        let app = Application::build(settings).await?;
+        let base = format!("http://{host}:{}", app.port());
+        tracing::info!(address = %base, backend = ?backend, "jemput listening");
+        if with_demo {
+            println!("{}", demo::sign_in_help(&base));
+        }
+        app.run_until(std::future::pending()).await?;
+        Ok(())
+    })
+}

@@ -1,0 +1,12 @@
+DROP TABLE refresh_tokens;
+DROP TABLE otp_codes;
+DROP TRIGGER events_no_update ON events;
+DROP FUNCTION events_append_only();
+DROP TABLE events;
+DROP TABLE visit_requests;
+DROP TABLE devices;
+DROP TABLE team_members;
+DROP TABLE teams;
+DROP TABLE service_kinds;
+DROP TABLE accounts;
+DROP TABLE regions;

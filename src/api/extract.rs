@@ -1,0 +1,274 @@
+//! Request extractors: who is calling ([`Principal`]), a strict JSON body ([`ValidJson`]) whose
+//! errors name the offending field, the `If-Match` version, and the `Idempotency-Key`.
+
+use std::future::Future;
+use std::pin::Pin;
+
+use actix_web::dev::Payload;
+use actix_web::http::header;
+use actix_web::{web, FromRequest, HttpMessage, HttpRequest};
+use serde::de::DeserializeOwned;
+
+use super::error::ApiError;
+use super::AppState;
+use crate::db::events::Actor;
+use crate::domain::Role;
+
+/// The signed-in caller, from `Authorization: Bearer <access token>`.
+#[derive(Debug, Clone)]
+pub struct Principal {
+    pub account_id: i64,
+    pub role: Role,
+    /// The staff member's region (officers, coordinators).
+    pub region_id: Option<i64>,
+    pub request_id: Option<String>,
+}
+
+impl Principal {
+    pub fn require(&self, roles: &[Role]) -> Result<(), ApiError> {
+        if roles.contains(&self.role) {
+            Ok(())
+        } else {
+            Err(ApiError::forbidden())
+        }
+    }
+
+    /// May the caller see things in `region_id`? Admins see all; staff their own region.
+    pub fn sees_region(&self, region_id: i64) -> bool {
+        self.role == Role::Admin
+            || (self.role != Role::Citizen && self.region_id == Some(region_id))
+    }
+
+    /// The region a coordinator works on: their own; an admin must name one.
+    pub fn managed_region(&self, requested: Option<i64>) -> Result<i64, ApiError> {
+        match self.role {
+            Role::Coordinator => match (self.region_id, requested) {
+                (Some(own), Some(r)) if r != own => Err(ApiError::forbidden()),
+                (Some(own), _) => Ok(own),
+                (None, _) => Err(ApiError::forbidden()),
+            },
+            Role::Admin => requested.ok_or_else(|| {
+                ApiError::bad_request(
+                    "invalid_query",
+                    "admins must name the region with region_id",
+                )
+                .with_field("region_id")
+            }),
+            _ => Err(ApiError::forbidden()),
+        }
+    }
+
+    pub fn actor(&self) -> Actor {
+        Actor {
+            account_id: Some(self.account_id),
+            request_id: self.request_id.clone(),
+        }
+    }
+}
+
+pub fn request_id(req: &HttpRequest) -> Option<String> {
+    req.extensions()
+        .get::<tracing_actix_web::RequestId>()
+        .map(|id| id.to_string())
+}
+
+impl FromRequest for Principal {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        std::future::ready(principal(req))
+    }
+}
+
+fn principal(req: &HttpRequest) -> Result<Principal, ApiError> {
+    let state = req
+        .app_data::<web::Data<AppState>>()
+        .ok_or_else(|| ApiError::internal("AppState missing"))?;
+    let value = req.headers().get(header::AUTHORIZATION).ok_or_else(|| {
+        ApiError::unauthenticated("sign in first: send Authorization: Bearer <access token>")
+    })?;
+    let token = value
+        .to_str()
+        .ok()
+        .and_then(|v| v.strip_prefix("Bearer "))
+        .ok_or_else(|| {
+            ApiError::unauthenticated("the Authorization header must be Bearer <access token>")
+        })?;
+    let claims = state.keys.verify(token.trim()).ok_or_else(|| {
+        ApiError::unauthenticated("the access token is invalid or expired; refresh it")
+    })?;
+    Ok(Principal {
+        account_id: claims.sub,
+        role: claims.role,
+        region_id: claims.region,
+        request_id: request_id(req),
+    })
+}
+
+/// A JSON body, strictly parsed: unknown fields, wrong types and malformed JSON are 400
+/// `invalid_json` with the path of the offending field.
+pub struct ValidJson<T>(pub T);
+
+impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
+    type Error = ApiError;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
+
+    fn from_request(req: &HttpRequest, payload: &mut Payload) -> Self::Future {
+        let is_json = req
+            .headers()
+            .get(header::CONTENT_TYPE)
+            .and_then(|v| v.to_str().ok())
+            .map(|v| {
+                v.split(';')
+                    .next()
+                    .unwrap_or("")
+                    .trim()
+                    .eq_ignore_ascii_case("application/json")
+            })
+            .unwrap_or(false);
+        let bytes = web::Bytes::from_request(req, payload);
+        Box::pin(async move {
+            if !is_json {
+                return Err(ApiError::new(
+                    actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
+                    "unsupported_media_type",
+                    "send the body as application/json",
+                ));
+            }
+            let bytes = bytes.await.map_err(|e| {
+                if e.as_response_error().status_code()
+                    == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE
+                {
+                    ApiError::new(
+                        actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
+                        "payload_too_large",
+                        "the body is too large",
+                    )
+                } else {
+                    ApiError::bad_request("invalid_json", "the body could not be read")
+                }
+            })?;
+            parse_json(&bytes).map(ValidJson)
+        })
+    }
+}
+
+pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
+    let de = &mut serde_json::Deserializer::from_slice(bytes);
+    serde_path_to_error::deserialize(de).map_err(|e| {
+        let path = e.path().to_string();
+        let inner = e.into_inner();
+        let err = ApiError::bad_request("invalid_json", format!("invalid JSON body: {inner}"));
+        if path.is_empty() || path == "." {
+            err
+        } else {
+            err.with_field(path)
+        }
+    })
+}
+
+/// The resource version from `If-Match` (`"3"`, `W/"3"` or `3`). Required for every change to
+/// a versioned resource, so two writers from the same copy can't both win.
+pub struct IfMatch(pub i32);
+
+impl FromRequest for IfMatch {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let result = match req.headers().get(header::IF_MATCH) {
+            None => Err(ApiError::new(
+                actix_web::http::StatusCode::PRECONDITION_REQUIRED,
+                "precondition_required",
+                "send If-Match with the version you are changing (the ETag you read)",
+            )),
+            Some(v) => v
+                .to_str()
+                .ok()
+                .map(|s| s.trim().trim_start_matches("W/").trim_matches('"'))
+                .and_then(|s| s.parse::<i32>().ok())
+                .filter(|v| *v >= 1)
+                .map(IfMatch)
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "missing_header",
+                        "If-Match must hold a version such as \"3\"",
+                    )
+                    .with_field("If-Match")
+                }),
+        };
+        std::future::ready(result)
+    }
+}
+
+/// An optional `Idempotency-Key` (1-100 visible ASCII characters, e.g. a UUID).
+pub struct IdempotencyKey(pub Option<String>);
+
+impl FromRequest for IdempotencyKey {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let result = match req.headers().get("Idempotency-Key") {
+            None => Ok(IdempotencyKey(None)),
+            Some(v) => v
+                .to_str()
+                .ok()
+                .map(str::trim)
+                .filter(|s| {
+                    !s.is_empty() && s.len() <= 100 && s.chars().all(|c| c.is_ascii_graphic())
+                })
+                .map(|s| IdempotencyKey(Some(s.to_string())))
+                .ok_or_else(|| {
+                    ApiError::bad_request(
+                        "missing_header",
+                        "Idempotency-Key must be 1-100 visible ASCII characters",
+                    )
+                    .with_field("Idempotency-Key")
+                }),
+        };
+        std::future::ready(result)
+    }
+}
+
+/// `?limit=&offset=` with bounds.
+#[derive(Debug, Clone, Copy, serde::Deserialize, utoipa::IntoParams)]
+#[into_params(parameter_in = Query)]
+pub struct Page {
+    /// 1..=200, default 50.
+    pub limit: Option<i64>,
+    /// 0.., default 0.
+    pub offset: Option<i64>,
+}
+
+impl Page {
+    pub fn bounds(self) -> Result<(i64, i64), ApiError> {
+        let limit = self.limit.unwrap_or(50);
+        let offset = self.offset.unwrap_or(0);
+        if !(1..=200).contains(&limit) {
+            return Err(
+                ApiError::bad_request("invalid_query", "limit must be between 1 and 200")
+                    .with_field("limit"),
+            );
+        }
+        if !(0..=1_000_000).contains(&offset) {
+            return Err(ApiError::bad_request(
+                "invalid_query",
+                "offset must be between 0 and 1000000",
+            )
+            .with_field("offset"));
+        }
+        Ok((limit, offset))
+    }
+}
+
+/// For PATCH bodies: absent → `None` (leave as is), `null` → `Some(None)` (clear), value →
+/// `Some(Some(v))`.
+pub fn double_option<'de, D, T>(deserializer: D) -> Result<Option<Option<T>>, D::Error>
+where
+    D: serde::Deserializer<'de>,
+    T: serde::Deserialize<'de>,
+{
+    <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}

@@ -1,0 +1,221 @@
+//! The HTTP API: every route is registered here, in one place; handlers live in `v1/` with their
+//! OpenAPI annotation right above them.
+
+pub mod error;
+pub mod extract;
+pub mod health;
+pub mod v1;
+
+use std::sync::Arc;
+
+use actix_web::web;
+use utoipa::openapi::security::{Http, HttpAuthScheme, SecurityScheme};
+use utoipa::{Modify, OpenApi};
+use utoipa_actix_web::service_config::ServiceConfig;
+use utoipa_actix_web::{scope, AppExt};
+
+use crate::auth::sms::SmsSender;
+use crate::auth::TokenKeys;
+use crate::config::Settings;
+use crate::db::Db;
+use error::ApiError;
+
+/// What every handler can reach.
+pub struct AppState {
+    pub db: Db,
+    pub keys: TokenKeys,
+    pub sms: Arc<dyn SmsSender>,
+    pub settings: Arc<Settings>,
+}
+
+#[derive(OpenApi)]
+#[openapi(
+    info(
+        title = "Jemput API",
+        description = "Jemput schedules jemput bola field service: citizens request visits, coordinators plan them, \
+field teams work them. This is the contract the mobile apps rely on.\n\n\
+Errors: every 4xx/5xx body is `ErrorBody` `{code, message, field?}`; `code` is stable (see the `x-error-codes` extension).\n\n\
+Versioned resources (requests, teams, service kinds) return `ETag: \"<version>\"`; changes require `If-Match` with that version and \
+answer 409 `version_conflict` on a stale copy.",
+        license(name = "MIT")
+    ),
+    modifiers(&SecurityAddon, &ErrorCodes),
+    tags(
+        (name = "auth", description = "Sign-in: citizens by SMS code, staff by password; token refresh and sign-out"),
+        (name = "citizen", description = "A citizen's own visit requests"),
+        (name = "requests", description = "Visit requests as coordinators see them"),
+        (name = "catalog", description = "Regions, service kinds and teams"),
+        (name = "devices", description = "Push-notification tokens of the caller's phones"),
+        (name = "admin", description = "Regions and staff accounts"),
+        (name = "health", description = "Liveness and readiness")
+    )
+)]
+struct ApiDoc;
+
+struct SecurityAddon;
+
+impl Modify for SecurityAddon {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let components = openapi.components.get_or_insert_with(Default::default);
+        components.add_security_scheme(
+            "bearer",
+            SecurityScheme::Http(
+                Http::builder()
+                    .scheme(HttpAuthScheme::Bearer)
+                    .bearer_format("JWT")
+                    .build(),
+            ),
+        );
+    }
+}
+
+struct ErrorCodes;
+
+impl Modify for ErrorCodes {
+    fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
+        let codes: serde_json::Map<String, serde_json::Value> = error::ERROR_CODES
+            .iter()
+            .map(|(code, meaning)| {
+                (
+                    code.to_string(),
+                    serde_json::Value::String(meaning.to_string()),
+                )
+            })
+            .collect();
+        let mut extensions = utoipa::openapi::extensions::Extensions::default();
+        extensions.insert(
+            "x-error-codes".to_string(),
+            serde_json::Value::Object(codes),
+        );
+        openapi.extensions = Some(extensions);
+    }
+}
+
+/// Every route of the service. Sign-in routes sit behind a per-IP rate limit.
+pub fn routes(auth_limit: AuthRateLimit) -> impl FnOnce(&mut ServiceConfig) {
+    move |cfg| {
+        cfg.service(health::live).service(health::ready).service(
+            scope("/v1")
+                .service(
+                    scope("/auth")
+                        .wrap(actix_governor::Governor::new(&auth_limit))
+                        .service(v1::auth::request_code)
+                        .service(v1::auth::verify_code)
+                        .service(v1::auth::login)
+                        .service(v1::auth::refresh)
+                        .service(v1::auth::logout),
+                )
+                .service(v1::me::me)
+                .service(v1::me::my_requests)
+                .service(v1::requests::create)
+                .service(v1::requests::list)
+                .service(v1::requests::get)
+                .service(v1::requests::request_events)
+                .service(v1::requests::cancel)
+                .service(v1::requests::set_preferred_windows)
+                .service(v1::requests::set_priority)
+                .service(v1::catalog::list_regions)
+                .service(v1::catalog::list_service_kinds)
+                .service(v1::catalog::create_service_kind)
+                .service(v1::catalog::update_service_kind)
+                .service(v1::catalog::list_teams)
+                .service(v1::catalog::create_team)
+                .service(v1::catalog::get_team)
+                .service(v1::catalog::update_team)
+                .service(v1::catalog::add_member)
+                .service(v1::catalog::remove_member)
+                .service(v1::devices::list)
+                .service(v1::devices::register)
+                .service(v1::devices::remove)
+                .service(v1::admin::create_region)
+                .service(v1::admin::create_staff),
+        );
+    }
+}
+
+/// Per-IP limit on sign-in and code requests.
+pub type AuthRateLimit = actix_governor::GovernorConfig<
+    JsonPeerIp,
+    actix_governor::governor::middleware::NoOpMiddleware<
+        actix_governor::governor::clock::QuantaInstant,
+    >,
+>;
+
+pub fn auth_rate_limit(per_minute: u64, burst: u32) -> AuthRateLimit {
+    let mut builder = actix_governor::GovernorConfigBuilder::default().key_extractor(JsonPeerIp);
+    builder
+        .milliseconds_per_request((60_000 / per_minute.max(1)).max(1))
+        .burst_size(burst.max(1));
+    // Both values are non-zero, which is all `finish` checks.
+    builder
+        .finish()
+        .unwrap_or_else(|| unreachable!("rate limit with non-zero period and burst"))
+}
+
+/// The client's IP as the rate-limit key, answering over-limit requests with our JSON error.
+#[derive(Debug, Clone, Copy)]
+pub struct JsonPeerIp;
+
+impl actix_governor::KeyExtractor for JsonPeerIp {
+    type Key = std::net::IpAddr;
+    type KeyExtractionError = ApiError;
+
+    fn extract(
+        &self,
+        req: &actix_web::dev::ServiceRequest,
+    ) -> Result<Self::Key, Self::KeyExtractionError> {
+        req.peer_addr().map(|a| a.ip()).ok_or_else(|| {
+            ApiError::bad_request("invalid_request", "could not tell the client's address")
+        })
+    }
+
+    fn exceed_rate_limit_response(
+        &self,
+        negative: &actix_governor::governor::NotUntil<
+            actix_governor::governor::clock::QuantaInstant,
+        >,
+        _response: actix_web::HttpResponseBuilder,
+    ) -> actix_web::HttpResponse {
+        use actix_governor::governor::clock::{Clock, DefaultClock};
+        let wait = negative
+            .wait_time_from(DefaultClock::default().now())
+            .as_secs()
+            .max(1);
+        actix_web::ResponseError::error_response(&ApiError::too_many(
+            "rate_limited",
+            format!("too many sign-in attempts from this address; retry in {wait}s"),
+            wait,
+        ))
+    }
+}
+
+/// The hand-written part of the OpenAPI document (title, tags, security, error codes).
+pub fn openapi_base() -> utoipa::openapi::OpenApi {
+    ApiDoc::openapi()
+}
+
+/// The OpenAPI document, generated from the annotated handlers (also what `/openapi.json` serves).
+pub fn openapi() -> utoipa::openapi::OpenApi {
+    let (_, api) = actix_web::App::new()
+        .into_utoipa_app()
+        .openapi(openapi_base())
+        .configure(routes(auth_rate_limit(60, 10)))
+        .split_for_parts();
+    api
+}
+
+/// JSON errors for the extractors actix provides (query strings, paths).
+pub fn configure_extractors(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
+    cfg.app_data(web::PayloadConfig::new(max_body_bytes))
+        .app_data(web::QueryConfig::default().error_handler(|err, _| {
+            ApiError::bad_request("invalid_query", format!("invalid query string: {err}")).into()
+        }))
+        .app_data(
+            web::PathConfig::default().error_handler(|_, _| ApiError::not_found("resource").into()),
+        );
+}
+
+/// A JSON 404 for unknown paths.
+pub async fn not_found() -> actix_web::HttpResponse {
+    actix_web::ResponseError::error_response(&ApiError::not_found("route"))
+}

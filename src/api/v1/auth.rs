@@ -1,0 +1,350 @@
+//! Sign-in. Citizens: a one-time code by SMS (expires, single use, limited attempts, limited
+//! codes per phone per hour). Staff: username and password. Both get a short-lived access token
+//! and a revocable refresh token, which rotates on every use.
+
+use actix_web::{post, web, HttpResponse};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::api::error::{ApiError, ErrorBody};
+use crate::api::extract::ValidJson;
+use crate::api::AppState;
+use crate::auth::{self, sms};
+use crate::db::{self, accounts, DbConnection, DbResult};
+use crate::domain::{PhoneNumber, Role};
+
+#[derive(Deserialize, Serialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeRequest {
+    /// Indonesian mobile number, e.g. `0812 3456 7890` or `+6281234567890`.
+    pub phone: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct CodeSent {
+    /// Seconds until the code expires.
+    pub expires_in: i64,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CodeVerification {
+    pub phone: String,
+    /// The six-digit code from the SMS.
+    pub code: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordLogin {
+    pub username: String,
+    pub password: String,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct RefreshRequest {
+    pub refresh_token: String,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct Tokens {
+    pub access_token: String,
+    /// Always `Bearer`.
+    pub token_type: String,
+    /// Seconds the access token is valid.
+    pub expires_in: i64,
+    /// Exchange at `/v1/auth/refresh` for a new pair; single use.
+    pub refresh_token: String,
+    pub account: SignedInAccount,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct SignedInAccount {
+    pub id: i64,
+    pub role: Role,
+    pub region_id: Option<i64>,
+}
+
+fn issue_tokens(
+    conn: &mut DbConnection,
+    state: &AppState,
+    account: &accounts::AccountRow,
+) -> DbResult<Result<Tokens, ApiError>> {
+    let role: Role = match account.role.parse() {
+        Ok(r) => r,
+        Err(e) => return Err(db::DbError::Corrupt(e)),
+    };
+    let (refresh_token, hash) = auth::new_refresh_token();
+    let expires = db::now() + chrono::Duration::days(state.settings.auth.refresh_token_ttl_days);
+    accounts::refresh_insert(conn, account.id, &hash, expires)?;
+    Ok(
+        match state.keys.issue(account.id, role, account.region_id) {
+            Ok(access_token) => Ok(Tokens {
+                access_token,
+                token_type: "Bearer".into(),
+                expires_in: state.keys.access_ttl_secs,
+                refresh_token,
+                account: SignedInAccount {
+                    id: account.id,
+                    role,
+                    region_id: account.region_id,
+                },
+            }),
+            Err(e) => Err(ApiError::internal(e)),
+        },
+    )
+}
+
+/// Send a sign-in code by SMS.
+#[utoipa::path(
+    tag = "auth",
+    request_body = CodeRequest,
+    responses(
+        (status = 202, description = "A code was sent", body = CodeSent),
+        (status = 400, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, description = "Too many codes for this phone, or too many requests", body = ErrorBody),
+        (status = 503, description = "SMS gateway unavailable", body = ErrorBody)
+    )
+)]
+#[post("/otp/request")]
+pub async fn request_code(
+    state: web::Data<AppState>,
+    body: ValidJson<CodeRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let phone = PhoneNumber::parse(&body.0.phone)?;
+    let code = auth::new_otp_code();
+    let ttl = state.settings.auth.otp_ttl_secs;
+    let max_per_hour = state.settings.auth.otp_max_per_phone_per_hour;
+    let code_hash = state.keys.code_hash(phone.as_str(), &code);
+    let phone_text = phone.as_str().to_string();
+    let allowed = state
+        .db
+        .write(move |conn| {
+            let now = db::now();
+            if accounts::otp_count_since(conn, &phone_text, now - chrono::Duration::hours(1))?
+                >= max_per_hour
+            {
+                return Ok(false);
+            }
+            accounts::otp_insert(
+                conn,
+                &phone_text,
+                &code_hash,
+                now + chrono::Duration::seconds(ttl),
+            )?;
+            Ok(true)
+        })
+        .await?;
+    if !allowed {
+        return Err(ApiError::too_many(
+            "too_many_codes",
+            "too many codes for this phone number; try again in an hour",
+            3600,
+        ));
+    }
+    state.sms.send(&phone, &sms::otp_message(&code, ttl / 60)).await.map_err(|e| match e {
+        sms::SmsError::Rejected { .. } => {
+            tracing::warn!(error = %e, to = %phone.masked(), "SMS gateway rejected a sign-in code");
+            ApiError::unprocessable("phone_unreachable", "this number cannot receive SMS").with_field("phone")
+        }
+        sms::SmsError::Unavailable(_) => {
+            tracing::error!(error = %e, "SMS gateway unavailable");
+            ApiError::unavailable("sms_unavailable", "we could not send the SMS right now; please retry shortly")
+        }
+    })?;
+    tracing::info!(to = %phone.masked(), "sign-in code sent");
+    Ok(HttpResponse::Accepted().json(CodeSent { expires_in: ttl }))
+}
+
+enum Verification {
+    Ok(Result<Tokens, ApiError>),
+    NoCode,
+    Expired,
+    TooManyAttempts,
+    Wrong,
+}
+
+/// Exchange an SMS code for tokens; creates the citizen's account on first sign-in.
+#[utoipa::path(
+    tag = "auth",
+    request_body = CodeVerification,
+    responses(
+        (status = 200, body = Tokens),
+        (status = 400, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 401, description = "invalid_code or code_expired", body = ErrorBody),
+        (status = 429, description = "too_many_attempts", body = ErrorBody)
+    )
+)]
+#[post("/otp/verify")]
+pub async fn verify_code(
+    state: web::Data<AppState>,
+    body: ValidJson<CodeVerification>,
+) -> Result<HttpResponse, ApiError> {
+    let phone = PhoneNumber::parse(&body.0.phone)?;
+    let code = body.0.code.trim().to_string();
+    if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
+        return Err(
+            ApiError::unprocessable("validation_failed", "the code has six digits")
+                .with_field("code"),
+        );
+    }
+    let max_attempts = state.settings.auth.otp_max_attempts;
+    let presented = state.keys.code_hash(phone.as_str(), &code);
+    let phone_text = phone.as_str().to_string();
+    let st = state.clone();
+    // Wrong attempts are counted inside the transaction and must be committed, so the outcome is
+    // returned as a value, not as an error that would roll it back.
+    let outcome = state
+        .db
+        .write(move |conn| {
+            let Some(otp) = accounts::otp_live(conn, &phone_text)? else {
+                return Ok(Verification::NoCode);
+            };
+            if otp.expires_at < db::now() {
+                return Ok(Verification::Expired);
+            }
+            if otp.attempts >= max_attempts {
+                return Ok(Verification::TooManyAttempts);
+            }
+            if !auth::digests_equal(&otp.code_hash, &presented) {
+                accounts::otp_count_attempt(conn, otp.id)?;
+                return Ok(if otp.attempts + 1 >= max_attempts {
+                    Verification::TooManyAttempts
+                } else {
+                    Verification::Wrong
+                });
+            }
+            if !accounts::otp_consume(conn, otp.id)? {
+                return Ok(Verification::NoCode);
+            }
+            let account = accounts::find_or_create_citizen(conn, &phone_text)?;
+            Ok(Verification::Ok(issue_tokens(conn, &st, &account)?))
+        })
+        .await?;
+    match outcome {
+        Verification::Ok(tokens) => Ok(HttpResponse::Ok().json(tokens?)),
+        Verification::NoCode | Verification::Expired => Err(ApiError::new(
+            actix_web::http::StatusCode::UNAUTHORIZED,
+            "code_expired",
+            "the code has expired or was already used; request a new one",
+        )),
+        Verification::TooManyAttempts => Err(ApiError::too_many(
+            "too_many_attempts",
+            "too many wrong codes; request a new one",
+            60,
+        )),
+        Verification::Wrong => Err(ApiError::new(
+            actix_web::http::StatusCode::UNAUTHORIZED,
+            "invalid_code",
+            "the code is not right",
+        )),
+    }
+}
+
+/// Staff sign-in with username and password.
+#[utoipa::path(
+    tag = "auth",
+    request_body = PasswordLogin,
+    responses((status = 200, body = Tokens), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 429, body = ErrorBody))
+)]
+#[post("/login")]
+pub async fn login(
+    state: web::Data<AppState>,
+    body: ValidJson<PasswordLogin>,
+) -> Result<HttpResponse, ApiError> {
+    let PasswordLogin { username, password } = body.0;
+    if username.len() > 100 || password.len() > 256 {
+        return Err(ApiError::unauthenticated("wrong username or password"));
+    }
+    let lookup = username.clone();
+    let account = state
+        .db
+        .read(move |conn| accounts::find_by_username(conn, &lookup))
+        .await?;
+    let stored = account
+        .as_ref()
+        .filter(|a| a.active)
+        .and_then(|a| a.password_hash.clone());
+    let ok = web::block(move || auth::verify_password(&password, stored.as_deref()))
+        .await
+        .map_err(ApiError::internal)?;
+    let account = match (ok, account) {
+        (true, Some(account)) => account,
+        _ => return Err(ApiError::unauthenticated("wrong username or password")),
+    };
+    let st = state.clone();
+    let tokens = state
+        .db
+        .write(move |conn| issue_tokens(conn, &st, &account))
+        .await??;
+    Ok(HttpResponse::Ok().json(tokens))
+}
+
+/// Exchange a refresh token for a new token pair. The old refresh token stops working; presenting
+/// a revoked one revokes every session of the account (it was probably stolen).
+#[utoipa::path(
+    tag = "auth",
+    request_body = RefreshRequest,
+    responses((status = 200, body = Tokens), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody))
+)]
+#[post("/refresh")]
+pub async fn refresh(
+    state: web::Data<AppState>,
+    body: ValidJson<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let hash = auth::refresh_token_hash(body.0.refresh_token.trim());
+    let st = state.clone();
+    let outcome = state
+        .db
+        .write(move |conn| {
+            let Some(row) = accounts::refresh_find(conn, &hash)? else {
+                return Ok(None);
+            };
+            if row.revoked_at.is_some() {
+                accounts::refresh_revoke_all(conn, row.account_id)?;
+                tracing::warn!(
+                    account_id = row.account_id,
+                    "revoked refresh token presented; all sessions revoked"
+                );
+                return Ok(None);
+            }
+            if row.expires_at < db::now() || !accounts::refresh_revoke(conn, row.id)? {
+                return Ok(None);
+            }
+            let account = accounts::find(conn, row.account_id)?;
+            if !account.active {
+                return Ok(None);
+            }
+            Ok(Some(issue_tokens(conn, &st, &account)?))
+        })
+        .await?;
+    match outcome {
+        Some(tokens) => Ok(HttpResponse::Ok().json(tokens?)),
+        None => Err(ApiError::new(
+            actix_web::http::StatusCode::UNAUTHORIZED,
+            "invalid_refresh_token",
+            "the refresh token is unknown, expired or revoked; sign in again",
+        )),
+    }
+}
+
+/// Sign out: revoke a refresh token. Idempotent.
+#[utoipa::path(tag = "auth", request_body = RefreshRequest, responses((status = 204), (status = 400, body = ErrorBody)))]
+#[post("/logout")]
+pub async fn logout(
+    state: web::Data<AppState>,
+    body: ValidJson<RefreshRequest>,
+) -> Result<HttpResponse, ApiError> {
+    let hash = auth::refresh_token_hash(body.0.refresh_token.trim());
+    state
+        .db
+        .write(move |conn| {
+            if let Some(row) = accounts::refresh_find(conn, &hash)? {
+                accounts::refresh_revoke(conn, row.id)?;
+            }
+            Ok(())
+        })
+        .await?;
+    Ok(HttpResponse::NoContent().finish())
+}

@@ -1,0 +1,9 @@
+//! Version 1 of the API.
+
+pub mod admin;
+pub mod auth;
+pub mod catalog;
+pub mod devices;
+pub mod me;
+pub mod requests;
+pub mod views;

@@ -1,0 +1,166 @@
+//! Credentials: staff passwords (argon2), citizens' one-time codes, short-lived access tokens
+//! (signed JWT) and long-lived, revocable refresh tokens (random, stored only as a hash).
+
+pub mod sms;
+
+use argon2::{Argon2, PasswordHasher, PasswordVerifier};
+use jsonwebtoken::{DecodingKey, EncodingKey, Header, Validation};
+use rand::Rng;
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::domain::Role;
+
+/// Claims inside an access token.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Claims {
+    /// Account id.
+    pub sub: i64,
+    pub role: Role,
+    /// The staff member's region; none for citizens and admins.
+    pub region: Option<i64>,
+    pub iat: i64,
+    pub exp: i64,
+}
+
+/// Signs and checks access tokens.
+#[derive(Clone)]
+pub struct TokenKeys {
+    encoding: EncodingKey,
+    decoding: DecodingKey,
+    /// Also peppers stored code hashes, so a leaked table alone cannot be brute-forced offline.
+    secret: Vec<u8>,
+    pub access_ttl_secs: i64,
+}
+
+impl TokenKeys {
+    /// With an empty `secret`, a random one is made: tokens then die with the process.
+    pub fn new(secret: &str, access_ttl_secs: i64) -> Self {
+        let secret: Vec<u8> = if secret.is_empty() {
+            let mut bytes = [0u8; 32];
+            rand::rng().fill(&mut bytes);
+            bytes.to_vec()
+        } else {
+            secret.as_bytes().to_vec()
+        };
+        Self {
+            encoding: EncodingKey::from_secret(&secret),
+            decoding: DecodingKey::from_secret(&secret),
+            secret,
+            access_ttl_secs,
+        }
+    }
+
+    pub fn issue(
+        &self,
+        account_id: i64,
+        role: Role,
+        region: Option<i64>,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
+        let iat = chrono::Utc::now().timestamp();
+        let claims = Claims {
+            sub: account_id,
+            role,
+            region,
+            iat,
+            exp: iat + self.access_ttl_secs,
+        };
+        jsonwebtoken::encode(&Header::default(), &claims, &self.encoding)
+    }
+
+    pub fn verify(&self, token: &str) -> Option<Claims> {
+        let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
+        validation.leeway = 5;
+        jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
+            .ok()
+            .map(|d| d.claims)
+    }
+
+    /// The stored form of a one-time code: a peppered hash bound to the phone number.
+    pub fn code_hash(&self, phone: &str, code: &str) -> String {
+        let mut h = Sha256::new();
+        h.update(&self.secret);
+        h.update(phone.as_bytes());
+        h.update(b":");
+        h.update(code.as_bytes());
+        hex::encode(h.finalize())
+    }
+}
+
+/// A six-digit code, uniformly random.
+pub fn new_otp_code() -> String {
+    format!("{:06}", rand::rng().random_range(0..1_000_000u32))
+}
+
+/// A new refresh token (what the client keeps) and its hash (what we store).
+pub fn new_refresh_token() -> (String, String) {
+    let mut bytes = [0u8; 32];
+    rand::rng().fill(&mut bytes);
+    let token = hex::encode(bytes);
+    let hash = refresh_token_hash(&token);
+    (token, hash)
+}
+
+pub fn refresh_token_hash(token: &str) -> String {
+    hex::encode(Sha256::digest(token.as_bytes()))
+}
+
+/// Constant-time equality for hex digests.
+pub fn digests_equal(a: &str, b: &str) -> bool {
+    a.len() == b.len()
+        && a.bytes()
+            .zip(b.bytes())
+            .fold(0u8, |acc, (x, y)| acc | (x ^ y))
+            == 0
+}
+
+pub fn hash_password(password: &str) -> Result<String, argon2::password_hash::Error> {
+    let hash: argon2::PasswordHash = Argon2::default().hash_password(password.as_bytes())?;
+    Ok(hash.to_string())
+}
+
+/// Checks a password against a stored hash. With no stored hash (unknown user), a dummy hash is
+/// checked anyway, so response time does not reveal which usernames exist.
+pub fn verify_password(password: &str, stored: Option<&str>) -> bool {
+    const DUMMY: &str = "$argon2id$v=19$m=19456,t=2,p=1$c29tZXNhbHRzb21lc2FsdA$2xp9cHpWyX1fbdnEHWdPsW1RIrB2k4pcNSagn0Cxuj4";
+    let candidate = stored.unwrap_or(DUMMY);
+    let ok = Argon2::default()
+        .verify_password(password.as_bytes(), candidate)
+        .is_ok();
+    ok && stored.is_some()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn access_tokens_round_trip_and_reject_tampering() {
+        let keys = TokenKeys::new("a-test-secret-that-is-long-enough-000", 900);
+        let token = keys.issue(7, Role::Coordinator, Some(3)).unwrap();
+        let claims = keys.verify(&token).unwrap();
+        assert_eq!(
+            (claims.sub, claims.role, claims.region),
+            (7, Role::Coordinator, Some(3))
+        );
+        let other = TokenKeys::new("another-secret-that-is-long-enough-00", 900);
+        assert!(other.verify(&token).is_none());
+    }
+
+    #[test]
+    fn passwords_verify() {
+        let hash = hash_password("correct horse battery").unwrap();
+        assert!(verify_password("correct horse battery", Some(&hash)));
+        assert!(!verify_password("wrong", Some(&hash)));
+        assert!(!verify_password("anything", None));
+    }
+
+    #[test]
+    fn codes_are_six_digits() {
+        for _ in 0..100 {
+            let c = new_otp_code();
+            assert_eq!(c.len(), 6);
+            assert!(c.chars().all(|ch| ch.is_ascii_digit()));
+        }
+    }
+}

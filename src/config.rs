@@ -1,0 +1,309 @@
+//! Typed settings: built-in defaults, then an optional TOML file, then environment variables
+//! (`JEMPUT__SECTION__KEY`). Everything is validated once at start-up so a bad value stops the
+//! service with a message naming the setting instead of failing later at run time.
+
+use std::path::Path;
+
+use serde::Deserialize;
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct Settings {
+    pub server: ServerSettings,
+    pub database: DatabaseSettings,
+    pub auth: AuthSettings,
+    pub sms: SmsSettings,
+    pub rate_limit: RateLimitSettings,
+    pub log: LogSettings,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct ServerSettings {
+    pub host: String,
+    pub port: u16,
+    /// Largest accepted JSON body, in bytes.
+    pub max_body_bytes: usize,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct DatabaseSettings {
+    /// `postgres://…` for PostgreSQL; `sqlite://path` or a plain file path for SQLite.
+    pub url: String,
+    pub pool_size: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct AuthSettings {
+    /// HMAC secret for access tokens. Empty: a random one per process (development only:
+    /// tokens die with the process).
+    pub jwt_secret: String,
+    pub access_token_ttl_secs: i64,
+    pub refresh_token_ttl_days: i64,
+    pub otp_ttl_secs: i64,
+    pub otp_max_attempts: i32,
+    pub otp_max_per_phone_per_hour: i64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct SmsSettings {
+    /// `log` (development: the code is written to the log) or `twilio` (Twilio-compatible
+    /// Messages API at `base_url`).
+    pub provider: String,
+    pub base_url: String,
+    pub account_sid: String,
+    pub auth_token: String,
+    pub from: String,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RateLimitSettings {
+    /// Sign-in and code requests allowed per client IP per minute (sustained).
+    pub auth_per_minute: u64,
+    /// Burst allowed on top of the sustained rate.
+    pub auth_burst: u32,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LogSettings {
+    /// `pretty` or `json`.
+    pub format: String,
+    /// A tracing filter such as `info,jemput=debug`.
+    pub filter: String,
+}
+
+#[derive(Debug, thiserror::Error)]
+pub enum ConfigError {
+    #[error("could not read configuration: {0}")]
+    Load(#[from] config::ConfigError),
+    #[error("invalid setting `{setting}`: {reason}")]
+    Invalid {
+        setting: &'static str,
+        reason: String,
+    },
+}
+
+const DEFAULTS: &str = r#"
+[server]
+host = "127.0.0.1"
+port = 8080
+max_body_bytes = 65536
+
+[database]
+url = "sqlite://data/jemput.db"
+pool_size = 8
+
+[auth]
+jwt_secret = ""
+access_token_ttl_secs = 900
+refresh_token_ttl_days = 30
+otp_ttl_secs = 300
+otp_max_attempts = 5
+otp_max_per_phone_per_hour = 5
+
+[sms]
+provider = "log"
+base_url = ""
+account_sid = ""
+auth_token = ""
+from = ""
+
+[rate_limit]
+auth_per_minute = 20
+auth_burst = 10
+
+[log]
+format = "pretty"
+filter = "info"
+"#;
+
+/// Which database a URL points at.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Postgres,
+    Sqlite,
+}
+
+impl DatabaseSettings {
+    pub fn backend(&self) -> Backend {
+        if self.url.starts_with("postgres://") || self.url.starts_with("postgresql://") {
+            Backend::Postgres
+        } else {
+            Backend::Sqlite
+        }
+    }
+
+    /// The SQLite file path (without the `sqlite://` prefix).
+    pub fn sqlite_path(&self) -> &str {
+        self.url.strip_prefix("sqlite://").unwrap_or(&self.url)
+    }
+}
+
+impl Settings {
+    /// Defaults, then `file` (if given, it must exist; otherwise `jemput.toml` if present), then
+    /// the environment.
+    pub fn load(file: Option<&Path>) -> Result<Self, ConfigError> {
+        let mut builder = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml));
+        match file {
+            Some(path) => builder = builder.add_source(config::File::from(path).required(true)),
+            None => {
+                builder = builder.add_source(config::File::with_name("jemput.toml").required(false))
+            }
+        }
+        builder = builder.add_source(
+            config::Environment::with_prefix("JEMPUT")
+                .prefix_separator("__")
+                .separator("__")
+                .try_parsing(true),
+        );
+        let settings: Settings = builder.build()?.try_deserialize()?;
+        settings.validate()?;
+        Ok(settings)
+    }
+
+    /// Defaults only, for tests and tools that build settings in code.
+    pub fn defaults() -> Result<Self, ConfigError> {
+        let settings: Settings = config::Config::builder()
+            .add_source(config::File::from_str(DEFAULTS, config::FileFormat::Toml))
+            .build()?
+            .try_deserialize()?;
+        Ok(settings)
+    }
+
+    pub fn validate(&self) -> Result<(), ConfigError> {
+        fn invalid(setting: &'static str, reason: impl Into<String>) -> ConfigError {
+            ConfigError::Invalid {
+                setting,
+                reason: reason.into(),
+            }
+        }
+        if self.server.host.trim().is_empty() {
+            return Err(invalid("server.host", "must not be empty"));
+        }
+        if self.server.max_body_bytes < 1024 || self.server.max_body_bytes > 10 * 1024 * 1024 {
+            return Err(invalid(
+                "server.max_body_bytes",
+                "must be between 1024 and 10485760",
+            ));
+        }
+        let url = self.database.url.trim();
+        if url.is_empty() {
+            return Err(invalid("database.url", "must not be empty"));
+        }
+        if url.contains("://")
+            && !(url.starts_with("postgres://")
+                || url.starts_with("postgresql://")
+                || url.starts_with("sqlite://"))
+        {
+            return Err(invalid(
+                "database.url",
+                "must start with postgres://, postgresql:// or sqlite:// (or be a file path)",
+            ));
+        }
+        if self.database.pool_size == 0 || self.database.pool_size > 128 {
+            return Err(invalid("database.pool_size", "must be between 1 and 128"));
+        }
+        if !self.auth.jwt_secret.is_empty() && self.auth.jwt_secret.len() < 32 {
+            return Err(invalid("auth.jwt_secret", "must be at least 32 characters"));
+        }
+        if !(60..=86_400).contains(&self.auth.access_token_ttl_secs) {
+            return Err(invalid(
+                "auth.access_token_ttl_secs",
+                "must be between 60 and 86400",
+            ));
+        }
+        if !(1..=365).contains(&self.auth.refresh_token_ttl_days) {
+            return Err(invalid(
+                "auth.refresh_token_ttl_days",
+                "must be between 1 and 365",
+            ));
+        }
+        if !(60..=3600).contains(&self.auth.otp_ttl_secs) {
+            return Err(invalid("auth.otp_ttl_secs", "must be between 60 and 3600"));
+        }
+        if !(1..=10).contains(&self.auth.otp_max_attempts) {
+            return Err(invalid("auth.otp_max_attempts", "must be between 1 and 10"));
+        }
+        if self.auth.otp_max_per_phone_per_hour < 1 {
+            return Err(invalid(
+                "auth.otp_max_per_phone_per_hour",
+                "must be at least 1",
+            ));
+        }
+        match self.sms.provider.as_str() {
+            "log" => {}
+            "twilio" => {
+                if url::Url::parse(&self.sms.base_url).is_err() {
+                    return Err(invalid("sms.base_url", "must be an absolute URL"));
+                }
+                if self.sms.account_sid.is_empty() {
+                    return Err(invalid(
+                        "sms.account_sid",
+                        "is required with provider twilio",
+                    ));
+                }
+                if self.sms.auth_token.is_empty() {
+                    return Err(invalid(
+                        "sms.auth_token",
+                        "is required with provider twilio",
+                    ));
+                }
+                if self.sms.from.is_empty() {
+                    return Err(invalid("sms.from", "is required with provider twilio"));
+                }
+            }
+            other => {
+                return Err(invalid(
+                    "sms.provider",
+                    format!("unknown provider {other:?} (use log or twilio)"),
+                ))
+            }
+        }
+        if self.rate_limit.auth_per_minute == 0 {
+            return Err(invalid("rate_limit.auth_per_minute", "must be at least 1"));
+        }
+        if self.rate_limit.auth_burst == 0 {
+            return Err(invalid("rate_limit.auth_burst", "must be at least 1"));
+        }
+        if !matches!(self.log.format.as_str(), "pretty" | "json") {
+            return Err(invalid("log.format", "must be pretty or json"));
+        }
+        if tracing_subscriber::EnvFilter::try_new(&self.log.filter).is_err() {
+            return Err(invalid("log.filter", "is not a valid tracing filter"));
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn defaults_are_valid() {
+        Settings::defaults().unwrap().validate().unwrap();
+    }
+
+    #[test]
+    fn bad_database_url_names_the_setting() {
+        let mut s = Settings::defaults().unwrap();
+        s.database.url = "mysql://x".into();
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("database.url"), "{err}");
+    }
+
+    #[test]
+    fn twilio_needs_credentials() {
+        let mut s = Settings::defaults().unwrap();
+        s.sms.provider = "twilio".into();
+        s.sms.base_url = "http://127.0.0.1:1".into();
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("sms.account_sid"), "{err}");
+    }
+}

@@ -1,0 +1,339 @@
+//! Accounts, one-time sign-in codes, refresh tokens and push devices.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::events::{self, Actor, Change};
+use super::schema::{accounts, devices, otp_codes, refresh_tokens, team_members};
+use super::{is_unique_violation, now, DbConnection, DbError, DbResult};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = accounts)]
+pub struct AccountRow {
+    pub id: i64,
+    pub role: String,
+    pub region_id: Option<i64>,
+    pub phone: Option<String>,
+    pub username: Option<String>,
+    pub password_hash: Option<String>,
+    pub display_name: String,
+    pub language: String,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = accounts)]
+pub struct NewAccount {
+    pub role: String,
+    pub region_id: Option<i64>,
+    pub phone: Option<String>,
+    pub username: Option<String>,
+    pub password_hash: Option<String>,
+    pub display_name: String,
+    pub language: String,
+    pub active: bool,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn find(conn: &mut DbConnection, id: i64) -> DbResult<AccountRow> {
+    accounts::table
+        .find(id)
+        .select(AccountRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(DbError::NotFound)
+}
+
+pub fn find_by_username(conn: &mut DbConnection, username: &str) -> DbResult<Option<AccountRow>> {
+    Ok(accounts::table
+        .filter(accounts::username.eq(username))
+        .select(AccountRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn insert(conn: &mut DbConnection, actor: &Actor, new: NewAccount) -> DbResult<AccountRow> {
+    let id: i64 = diesel::insert_into(accounts::table)
+        .values(&new)
+        .returning(accounts::id)
+        .get_result(conn)
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                DbError::Duplicate("account")
+            } else {
+                e.into()
+            }
+        })?;
+    events::record(
+        conn,
+        actor,
+        Change {
+            entity: "account",
+            entity_id: id,
+            region_id: new.region_id,
+            action: "created",
+            before: None,
+            after: Some(
+                serde_json::json!({"role": new.role, "username": new.username, "region_id": new.region_id}),
+            ),
+        },
+    )?;
+    find(conn, id)
+}
+
+/// The citizen account for a phone number, created on first sign-in.
+pub fn find_or_create_citizen(conn: &mut DbConnection, phone: &str) -> DbResult<AccountRow> {
+    if let Some(row) = accounts::table
+        .filter(accounts::phone.eq(phone))
+        .select(AccountRow::as_select())
+        .first(conn)
+        .optional()?
+    {
+        return Ok(row);
+    }
+    insert(
+        conn,
+        &Actor::default(),
+        NewAccount {
+            role: "citizen".into(),
+            region_id: None,
+            phone: Some(phone.to_string()),
+            username: None,
+            password_hash: None,
+            display_name: String::new(),
+            language: "id".into(),
+            active: true,
+            created_at: now(),
+        },
+    )
+}
+
+/// Team ids the account belongs to.
+pub fn team_ids(conn: &mut DbConnection, account_id: i64) -> DbResult<Vec<i64>> {
+    Ok(team_members::table
+        .filter(team_members::account_id.eq(account_id))
+        .select(team_members::team_id)
+        .order(team_members::team_id)
+        .load(conn)?)
+}
+
+// --- one-time codes -------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = otp_codes)]
+pub struct OtpRow {
+    pub id: i64,
+    pub phone: String,
+    pub code_hash: String,
+    pub attempts: i32,
+    pub expires_at: NaiveDateTime,
+    pub consumed_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+/// How many codes were issued to this phone since `since`.
+pub fn otp_count_since(
+    conn: &mut DbConnection,
+    phone: &str,
+    since: NaiveDateTime,
+) -> DbResult<i64> {
+    Ok(otp_codes::table
+        .filter(otp_codes::phone.eq(phone))
+        .filter(otp_codes::created_at.ge(since))
+        .count()
+        .get_result(conn)?)
+}
+
+/// Stores a new code and retires any earlier live one: only the latest code works.
+pub fn otp_insert(
+    conn: &mut DbConnection,
+    phone: &str,
+    code_hash: &str,
+    expires_at: NaiveDateTime,
+) -> DbResult<()> {
+    let at = now();
+    diesel::update(otp_codes::table)
+        .filter(otp_codes::phone.eq(phone))
+        .filter(otp_codes::consumed_at.is_null())
+        .set(otp_codes::consumed_at.eq(Some(at)))
+        .execute(conn)?;
+    diesel::insert_into(otp_codes::table)
+        .values((
+            otp_codes::phone.eq(phone),
+            otp_codes::code_hash.eq(code_hash),
+            otp_codes::attempts.eq(0),
+            otp_codes::expires_at.eq(expires_at),
+            otp_codes::created_at.eq(at),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The live (unconsumed) code for a phone, if any.
+pub fn otp_live(conn: &mut DbConnection, phone: &str) -> DbResult<Option<OtpRow>> {
+    Ok(otp_codes::table
+        .filter(otp_codes::phone.eq(phone))
+        .filter(otp_codes::consumed_at.is_null())
+        .order(otp_codes::id.desc())
+        .select(OtpRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+pub fn otp_count_attempt(conn: &mut DbConnection, id: i64) -> DbResult<()> {
+    diesel::update(otp_codes::table.find(id))
+        .set(otp_codes::attempts.eq(otp_codes::attempts + 1))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Marks the code used; false if someone else used it first (a replayed verify).
+pub fn otp_consume(conn: &mut DbConnection, id: i64) -> DbResult<bool> {
+    let n = diesel::update(otp_codes::table.find(id))
+        .filter(otp_codes::consumed_at.is_null())
+        .set(otp_codes::consumed_at.eq(Some(now())))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+// --- refresh tokens ---------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = refresh_tokens)]
+pub struct RefreshTokenRow {
+    pub id: i64,
+    pub account_id: i64,
+    pub token_hash: String,
+    pub expires_at: NaiveDateTime,
+    pub revoked_at: Option<NaiveDateTime>,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn refresh_insert(
+    conn: &mut DbConnection,
+    account_id: i64,
+    token_hash: &str,
+    expires_at: NaiveDateTime,
+) -> DbResult<()> {
+    diesel::insert_into(refresh_tokens::table)
+        .values((
+            refresh_tokens::account_id.eq(account_id),
+            refresh_tokens::token_hash.eq(token_hash),
+            refresh_tokens::expires_at.eq(expires_at),
+            refresh_tokens::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn refresh_find(
+    conn: &mut DbConnection,
+    token_hash: &str,
+) -> DbResult<Option<RefreshTokenRow>> {
+    Ok(refresh_tokens::table
+        .filter(refresh_tokens::token_hash.eq(token_hash))
+        .select(RefreshTokenRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Revokes one token; false if it was already revoked (so a stolen, replayed token loses the race).
+pub fn refresh_revoke(conn: &mut DbConnection, id: i64) -> DbResult<bool> {
+    let n = diesel::update(refresh_tokens::table.find(id))
+        .filter(refresh_tokens::revoked_at.is_null())
+        .set(refresh_tokens::revoked_at.eq(Some(now())))
+        .execute(conn)?;
+    Ok(n == 1)
+}
+
+/// Revokes every live token of an account (reuse of a revoked token suggests theft).
+pub fn refresh_revoke_all(conn: &mut DbConnection, account_id: i64) -> DbResult<()> {
+    diesel::update(refresh_tokens::table)
+        .filter(refresh_tokens::account_id.eq(account_id))
+        .filter(refresh_tokens::revoked_at.is_null())
+        .set(refresh_tokens::revoked_at.eq(Some(now())))
+        .execute(conn)?;
+    Ok(())
+}
+
+// --- devices ----------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = devices)]
+pub struct DeviceRow {
+    pub id: i64,
+    pub account_id: i64,
+    pub fcm_token: String,
+    pub platform: String,
+    pub last_seen_at: NaiveDateTime,
+    pub created_at: NaiveDateTime,
+}
+
+/// Registers a token for an account, or refreshes it. A token belongs to one phone, so if another
+/// account held it (a shared phone, a new sign-in) it moves to this one.
+pub fn device_upsert(
+    conn: &mut DbConnection,
+    account_id: i64,
+    token: &str,
+    platform: &str,
+) -> DbResult<DeviceRow> {
+    let at = now();
+    let existing: Option<DeviceRow> = devices::table
+        .filter(devices::fcm_token.eq(token))
+        .select(DeviceRow::as_select())
+        .first(conn)
+        .optional()?;
+    let id = match existing {
+        Some(row) => {
+            diesel::update(devices::table.find(row.id))
+                .set((
+                    devices::account_id.eq(account_id),
+                    devices::platform.eq(platform),
+                    devices::last_seen_at.eq(at),
+                ))
+                .execute(conn)?;
+            row.id
+        }
+        None => diesel::insert_into(devices::table)
+            .values((
+                devices::account_id.eq(account_id),
+                devices::fcm_token.eq(token),
+                devices::platform.eq(platform),
+                devices::last_seen_at.eq(at),
+                devices::created_at.eq(at),
+            ))
+            .returning(devices::id)
+            .get_result(conn)?,
+    };
+    device_find(conn, id)
+}
+
+pub fn device_find(conn: &mut DbConnection, id: i64) -> DbResult<DeviceRow> {
+    devices::table
+        .find(id)
+        .select(DeviceRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(DbError::NotFound)
+}
+
+pub fn devices_of(conn: &mut DbConnection, account_id: i64) -> DbResult<Vec<DeviceRow>> {
+    Ok(devices::table
+        .filter(devices::account_id.eq(account_id))
+        .order(devices::id)
+        .select(DeviceRow::as_select())
+        .load(conn)?)
+}
+
+/// Removes the account's own device; NotFound if it is not theirs.
+pub fn device_delete(conn: &mut DbConnection, account_id: i64, id: i64) -> DbResult<()> {
+    let n = diesel::delete(devices::table.find(id))
+        .filter(devices::account_id.eq(account_id))
+        .execute(conn)?;
+    if n == 1 {
+        Ok(())
+    } else {
+        Err(DbError::NotFound)
+    }
+}

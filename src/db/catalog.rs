@@ -1,0 +1,432 @@
+//! Regions, service kinds, teams and their members: what coordinators and admins manage.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::events::{self, Actor, Change};
+use super::schema::{accounts, regions, service_kinds, team_members, teams};
+use super::{is_unique_violation, now, DbConnection, DbError, DbResult};
+
+// --- regions ----------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = regions)]
+pub struct RegionRow {
+    pub id: i64,
+    pub name: String,
+    pub time_zone: String,
+    pub boundary_geojson: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = regions)]
+pub struct NewRegion {
+    pub name: String,
+    pub time_zone: String,
+    pub boundary_geojson: Option<String>,
+    pub created_at: NaiveDateTime,
+}
+
+pub fn region_insert(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    new: NewRegion,
+) -> DbResult<RegionRow> {
+    let id: i64 = diesel::insert_into(regions::table)
+        .values(&new)
+        .returning(regions::id)
+        .get_result(conn)
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                DbError::Duplicate("region")
+            } else {
+                e.into()
+            }
+        })?;
+    events::record(
+        conn,
+        actor,
+        Change {
+            entity: "region",
+            entity_id: id,
+            region_id: Some(id),
+            action: "created",
+            before: None,
+            after: Some(serde_json::json!({"name": new.name, "time_zone": new.time_zone})),
+        },
+    )?;
+    region_find(conn, id)
+}
+
+pub fn region_find(conn: &mut DbConnection, id: i64) -> DbResult<RegionRow> {
+    regions::table
+        .find(id)
+        .select(RegionRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(DbError::NotFound)
+}
+
+pub fn regions_all(conn: &mut DbConnection) -> DbResult<Vec<RegionRow>> {
+    Ok(regions::table
+        .order(regions::id)
+        .select(RegionRow::as_select())
+        .load(conn)?)
+}
+
+// --- service kinds ----------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = service_kinds)]
+pub struct ServiceKindRow {
+    pub id: i64,
+    pub region_id: i64,
+    pub code: String,
+    pub name_id: String,
+    pub name_en: String,
+    pub default_duration_minutes: i32,
+    pub required_skill: Option<String>,
+    pub active: bool,
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = service_kinds)]
+pub struct NewServiceKind {
+    pub region_id: i64,
+    pub code: String,
+    pub name_id: String,
+    pub name_en: String,
+    pub default_duration_minutes: i32,
+    pub required_skill: Option<String>,
+    pub active: bool,
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Default, AsChangeset, serde::Serialize)]
+#[diesel(table_name = service_kinds)]
+pub struct ServiceKindChanges {
+    pub name_id: Option<String>,
+    pub name_en: Option<String>,
+    pub default_duration_minutes: Option<i32>,
+    pub required_skill: Option<Option<String>>,
+    pub active: Option<bool>,
+}
+
+pub fn service_kind_insert(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    new: NewServiceKind,
+) -> DbResult<ServiceKindRow> {
+    let id: i64 = diesel::insert_into(service_kinds::table)
+        .values(&new)
+        .returning(service_kinds::id)
+        .get_result(conn)
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                DbError::Duplicate("service_kind")
+            } else {
+                e.into()
+            }
+        })?;
+    events::record(
+        conn,
+        actor,
+        Change {
+            entity: "service_kind",
+            entity_id: id,
+            region_id: Some(new.region_id),
+            action: "created",
+            before: None,
+            after: Some(
+                serde_json::json!({"code": new.code, "default_duration_minutes": new.default_duration_minutes}),
+            ),
+        },
+    )?;
+    service_kind_find(conn, id)
+}
+
+pub fn service_kind_find(conn: &mut DbConnection, id: i64) -> DbResult<ServiceKindRow> {
+    service_kinds::table
+        .find(id)
+        .select(ServiceKindRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(DbError::NotFound)
+}
+
+pub fn service_kinds_of_region(
+    conn: &mut DbConnection,
+    region_id: i64,
+) -> DbResult<Vec<ServiceKindRow>> {
+    Ok(service_kinds::table
+        .filter(service_kinds::region_id.eq(region_id))
+        .order(service_kinds::code)
+        .select(ServiceKindRow::as_select())
+        .load(conn)?)
+}
+
+pub fn service_kind_update(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i64,
+    expected_version: i32,
+    changes: ServiceKindChanges,
+) -> DbResult<ServiceKindRow> {
+    let before = service_kind_find(conn, id)?;
+    let n = diesel::update(service_kinds::table.find(id))
+        .filter(service_kinds::version.eq(expected_version))
+        .set((
+            &changes,
+            service_kinds::version.eq(expected_version + 1),
+            service_kinds::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(DbError::VersionConflict {
+            current: before.version,
+        });
+    }
+    events::record(
+        conn,
+        actor,
+        Change {
+            entity: "service_kind",
+            entity_id: id,
+            region_id: Some(before.region_id),
+            action: "updated",
+            before: Some(serde_json::json!({"version": before.version})),
+            after: Some(serde_json::to_value(&changes).unwrap_or_default()),
+        },
+    )?;
+    service_kind_find(conn, id)
+}
+
+// --- teams ------------------------------------------------------------------------------------
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = teams)]
+pub struct TeamRow {
+    pub id: i64,
+    pub region_id: i64,
+    pub name: String,
+    pub depot_lat: f64,
+    pub depot_lon: f64,
+    pub vehicle_profile: String,
+    /// JSON array of skill slugs.
+    pub skills: String,
+    /// JSON weekly shift pattern.
+    pub shift_pattern: String,
+    pub max_visits_per_day: i32,
+    pub active: bool,
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Insertable)]
+#[diesel(table_name = teams)]
+pub struct NewTeam {
+    pub region_id: i64,
+    pub name: String,
+    pub depot_lat: f64,
+    pub depot_lon: f64,
+    pub vehicle_profile: String,
+    pub skills: String,
+    pub shift_pattern: String,
+    pub max_visits_per_day: i32,
+    pub active: bool,
+    pub version: i32,
+    pub created_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Default, AsChangeset, serde::Serialize)]
+#[diesel(table_name = teams)]
+pub struct TeamChanges {
+    pub name: Option<String>,
+    pub depot_lat: Option<f64>,
+    pub depot_lon: Option<f64>,
+    pub vehicle_profile: Option<String>,
+    pub skills: Option<String>,
+    pub shift_pattern: Option<String>,
+    pub max_visits_per_day: Option<i32>,
+    pub active: Option<bool>,
+}
+
+pub fn team_insert(conn: &mut DbConnection, actor: &Actor, new: NewTeam) -> DbResult<TeamRow> {
+    let id: i64 = diesel::insert_into(teams::table)
+        .values(&new)
+        .returning(teams::id)
+        .get_result(conn)
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                DbError::Duplicate("team")
+            } else {
+                e.into()
+            }
+        })?;
+    events::record(
+        conn,
+        actor,
+        Change {
+            entity: "team",
+            entity_id: id,
+            region_id: Some(new.region_id),
+            action: "created",
+            before: None,
+            after: Some(serde_json::json!({"name": new.name})),
+        },
+    )?;
+    team_find(conn, id)
+}
+
+pub fn team_find(conn: &mut DbConnection, id: i64) -> DbResult<TeamRow> {
+    teams::table
+        .find(id)
+        .select(TeamRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(DbError::NotFound)
+}
+
+pub fn teams_of_region(conn: &mut DbConnection, region_id: i64) -> DbResult<Vec<TeamRow>> {
+    Ok(teams::table
+        .filter(teams::region_id.eq(region_id))
+        .order(teams::id)
+        .select(TeamRow::as_select())
+        .load(conn)?)
+}
+
+pub fn team_update(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i64,
+    expected_version: i32,
+    changes: TeamChanges,
+) -> DbResult<TeamRow> {
+    let before = team_find(conn, id)?;
+    let n = diesel::update(teams::table.find(id))
+        .filter(teams::version.eq(expected_version))
+        .set((
+            &changes,
+            teams::version.eq(expected_version + 1),
+            teams::updated_at.eq(now()),
+        ))
+        .execute(conn)
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                DbError::Duplicate("team")
+            } else {
+                e.into()
+            }
+        })?;
+    if n == 0 {
+        return Err(DbError::VersionConflict {
+            current: before.version,
+        });
+    }
+    events::record(
+        conn,
+        actor,
+        Change {
+            entity: "team",
+            entity_id: id,
+            region_id: Some(before.region_id),
+            action: "updated",
+            before: Some(serde_json::json!({"version": before.version})),
+            after: Some(serde_json::to_value(&changes).unwrap_or_default()),
+        },
+    )?;
+    team_find(conn, id)
+}
+
+#[derive(Debug, Clone, Queryable)]
+pub struct MemberRow {
+    pub account_id: i64,
+    pub username: Option<String>,
+    pub display_name: String,
+    pub role: String,
+}
+
+pub fn team_members(conn: &mut DbConnection, team_id: i64) -> DbResult<Vec<MemberRow>> {
+    Ok(team_members::table
+        .inner_join(accounts::table)
+        .filter(team_members::team_id.eq(team_id))
+        .order(accounts::id)
+        .select((
+            accounts::id,
+            accounts::username,
+            accounts::display_name,
+            accounts::role,
+        ))
+        .load(conn)?)
+}
+
+/// Adds a member; adding one twice is harmless (idempotent PUT).
+pub fn team_member_add(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    team: &TeamRow,
+    account_id: i64,
+) -> DbResult<()> {
+    let exists: i64 = team_members::table
+        .filter(team_members::team_id.eq(team.id))
+        .filter(team_members::account_id.eq(account_id))
+        .count()
+        .get_result(conn)?;
+    if exists > 0 {
+        return Ok(());
+    }
+    diesel::insert_into(team_members::table)
+        .values((
+            team_members::team_id.eq(team.id),
+            team_members::account_id.eq(account_id),
+            team_members::created_at.eq(now()),
+        ))
+        .execute(conn)?;
+    events::record(
+        conn,
+        actor,
+        Change {
+            entity: "team",
+            entity_id: team.id,
+            region_id: Some(team.region_id),
+            action: "member_added",
+            before: None,
+            after: Some(serde_json::json!({"account_id": account_id})),
+        },
+    )
+}
+
+pub fn team_member_remove(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    team: &TeamRow,
+    account_id: i64,
+) -> DbResult<()> {
+    let n = diesel::delete(team_members::table)
+        .filter(team_members::team_id.eq(team.id))
+        .filter(team_members::account_id.eq(account_id))
+        .execute(conn)?;
+    if n == 0 {
+        return Err(DbError::NotFound);
+    }
+    events::record(
+        conn,
+        actor,
+        Change {
+            entity: "team",
+            entity_id: team.id,
+            region_id: Some(team.region_id),
+            action: "member_removed",
+            before: Some(serde_json::json!({"account_id": account_id})),
+            after: None,
+        },
+    )
+}

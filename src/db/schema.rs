@@ -1,0 +1,164 @@
+//! The one hand-written schema both backends share (see `migrations/postgres` and
+//! `migrations/sqlite`: same tables, same columns).
+
+diesel::table! {
+    regions (id) {
+        id -> BigInt,
+        name -> Text,
+        time_zone -> Text,
+        boundary_geojson -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    accounts (id) {
+        id -> BigInt,
+        role -> Text,
+        region_id -> Nullable<BigInt>,
+        phone -> Nullable<Text>,
+        username -> Nullable<Text>,
+        password_hash -> Nullable<Text>,
+        display_name -> Text,
+        language -> Text,
+        active -> Bool,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    service_kinds (id) {
+        id -> BigInt,
+        region_id -> BigInt,
+        code -> Text,
+        name_id -> Text,
+        name_en -> Text,
+        default_duration_minutes -> Integer,
+        required_skill -> Nullable<Text>,
+        active -> Bool,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    teams (id) {
+        id -> BigInt,
+        region_id -> BigInt,
+        name -> Text,
+        depot_lat -> Double,
+        depot_lon -> Double,
+        vehicle_profile -> Text,
+        skills -> Text,
+        shift_pattern -> Text,
+        max_visits_per_day -> Integer,
+        active -> Bool,
+        version -> Integer,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    team_members (team_id, account_id) {
+        team_id -> BigInt,
+        account_id -> BigInt,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    devices (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        fcm_token -> Text,
+        platform -> Text,
+        last_seen_at -> Timestamp,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    visit_requests (id) {
+        id -> BigInt,
+        citizen_id -> BigInt,
+        region_id -> BigInt,
+        service_kind_id -> BigInt,
+        lat -> Double,
+        lon -> Double,
+        address -> Text,
+        notes -> Nullable<Text>,
+        accessibility_needs -> Text,
+        priority -> Text,
+        earliest_date -> Date,
+        deadline -> Date,
+        preferred_windows -> Text,
+        status -> Text,
+        version -> Integer,
+        idempotency_key -> Nullable<Text>,
+        idempotency_fingerprint -> Nullable<Text>,
+        created_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    events (id) {
+        id -> BigInt,
+        entity -> Text,
+        entity_id -> BigInt,
+        region_id -> Nullable<BigInt>,
+        actor_id -> Nullable<BigInt>,
+        action -> Text,
+        before_json -> Nullable<Text>,
+        after_json -> Nullable<Text>,
+        request_id -> Nullable<Text>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    otp_codes (id) {
+        id -> BigInt,
+        phone -> Text,
+        code_hash -> Text,
+        attempts -> Integer,
+        expires_at -> Timestamp,
+        consumed_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    refresh_tokens (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        token_hash -> Text,
+        expires_at -> Timestamp,
+        revoked_at -> Nullable<Timestamp>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(accounts -> regions (region_id));
+diesel::joinable!(service_kinds -> regions (region_id));
+diesel::joinable!(teams -> regions (region_id));
+diesel::joinable!(team_members -> teams (team_id));
+diesel::joinable!(team_members -> accounts (account_id));
+diesel::joinable!(devices -> accounts (account_id));
+diesel::joinable!(visit_requests -> service_kinds (service_kind_id));
+diesel::joinable!(refresh_tokens -> accounts (account_id));
+
+diesel::allow_tables_to_appear_in_same_query!(
+    regions,
+    accounts,
+    service_kinds,
+    teams,
+    team_members,
+    devices,
+    visit_requests,
+    events,
+    otp_codes,
+    refresh_tokens,
+);

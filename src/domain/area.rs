@@ -1,0 +1,73 @@
+//! A region's boundary (GeoJSON polygons), to refuse visit requests pinned outside it.
+
+use geo::{Contains, MultiPolygon, Point};
+
+use super::{Coordinates, Invalid};
+
+#[derive(Debug, Clone)]
+pub struct Boundary(MultiPolygon<f64>);
+
+impl Boundary {
+    /// Accepts a GeoJSON Polygon or MultiPolygon, bare or inside a Feature / FeatureCollection.
+    pub fn parse(field: &str, text: &str) -> Result<Self, Invalid> {
+        let invalid = |why: String| Invalid::new(field, "invalid_boundary", why);
+        let gj: geojson::GeoJson = text
+            .parse()
+            .map_err(|e| invalid(format!("not GeoJSON: {e}")))?;
+        let geometries: Vec<geojson::Geometry> = match gj {
+            geojson::GeoJson::Geometry(g) => vec![g],
+            geojson::GeoJson::Feature(f) => f.geometry.into_iter().collect(),
+            geojson::GeoJson::FeatureCollection(fc) => {
+                fc.features.into_iter().filter_map(|f| f.geometry).collect()
+            }
+        };
+        let mut polygons = Vec::new();
+        for g in geometries {
+            match geo::Geometry::<f64>::try_from(g)
+                .map_err(|e| invalid(format!("unreadable geometry: {e}")))?
+            {
+                geo::Geometry::Polygon(p) => polygons.push(p),
+                geo::Geometry::MultiPolygon(mp) => polygons.extend(mp.0),
+                _ => {
+                    return Err(invalid(
+                        "only Polygon and MultiPolygon geometries describe an area".into(),
+                    ))
+                }
+            }
+        }
+        if polygons.is_empty() {
+            return Err(invalid("no polygon found".into()));
+        }
+        Ok(Self(MultiPolygon(polygons)))
+    }
+
+    pub fn contains(&self, at: Coordinates) -> bool {
+        self.0.contains(&Point::new(at.lon, at.lat))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const REGENCY: &str = include_str!("../../assets/kulon_progo_regency.geojson");
+
+    #[test]
+    fn kulon_progo_contains_wates_but_not_jakarta() {
+        let b = Boundary::parse("boundary", REGENCY).unwrap();
+        assert!(b.contains(Coordinates {
+            lat: -7.8606,
+            lon: 110.1583
+        }));
+        assert!(!b.contains(Coordinates {
+            lat: -6.2,
+            lon: 106.8
+        }));
+    }
+
+    #[test]
+    fn points_and_garbage_are_rejected() {
+        assert!(Boundary::parse("b", r#"{"type":"Point","coordinates":[110.1,-7.8]}"#).is_err());
+        assert!(Boundary::parse("b", "not json").is_err());
+    }
+}

@@ -1,0 +1,352 @@
+//! Domain types: parsed once from wire input, valid thereafter. Each `parse`/`TryFrom` returns a
+//! [`Invalid`] naming the field and the reason, which the API layer turns into a 422.
+
+mod area;
+mod phone;
+mod schedule;
+
+use std::fmt;
+use std::str::FromStr;
+
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+pub use area::Boundary;
+pub use phone::PhoneNumber;
+pub use schedule::{BreakRule, DayShift, PreferredWindow, TimeOfDay, Weekday, WeeklyShiftPattern};
+
+/// A rejected input value: which field, and why (a stable `code` plus an English message).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Invalid {
+    pub field: String,
+    pub code: &'static str,
+    pub message: String,
+}
+
+impl Invalid {
+    pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+        Self {
+            field: field.into(),
+            code,
+            message: message.into(),
+        }
+    }
+
+    /// Prefix the field with its parent, e.g. `windows[2]` + `start` → `windows[2].start`.
+    pub fn within(mut self, parent: &str) -> Self {
+        self.field = if self.field.is_empty() {
+            parent.to_string()
+        } else {
+            format!("{parent}.{}", self.field)
+        };
+        self
+    }
+}
+
+impl fmt::Display for Invalid {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{}: {}", self.field, self.message)
+    }
+}
+
+macro_rules! string_enum {
+    ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
+        $(#[$meta])*
+        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+        #[serde(rename_all = "snake_case")]
+        pub enum $name { $($variant),+ }
+
+        impl $name {
+            pub const ALL: &'static [$name] = &[$($name::$variant),+];
+
+            pub fn as_str(self) -> &'static str {
+                match self { $($name::$variant => $text),+ }
+            }
+        }
+
+        impl FromStr for $name {
+            type Err = String;
+            fn from_str(s: &str) -> Result<Self, Self::Err> {
+                match s {
+                    $($text => Ok($name::$variant),)+
+                    other => Err(format!(
+                        "unknown value {other:?}; expected one of: {}",
+                        [$($text),+].join(", ")
+                    )),
+                }
+            }
+        }
+
+        impl fmt::Display for $name {
+            fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+                f.write_str(self.as_str())
+            }
+        }
+    };
+}
+
+string_enum!(
+    /// What an account may do.
+    Role { Citizen => "citizen", Officer => "officer", Coordinator => "coordinator", Admin => "admin" }
+);
+
+string_enum!(
+    /// Where a visit request is in its life.
+    RequestStatus {
+        Submitted => "submitted",
+        Scheduled => "scheduled",
+        InProgress => "in_progress",
+        Completed => "completed",
+        Missed => "missed",
+        Cancelled => "cancelled",
+    }
+);
+
+impl RequestStatus {
+    /// A citizen may cancel until the team has started the visit.
+    pub fn is_cancellable(self) -> bool {
+        matches!(
+            self,
+            RequestStatus::Submitted | RequestStatus::Scheduled | RequestStatus::Missed
+        )
+    }
+
+    /// Preferred days still matter only before the visit is planned for good.
+    pub fn accepts_preference_changes(self) -> bool {
+        matches!(
+            self,
+            RequestStatus::Submitted | RequestStatus::Scheduled | RequestStatus::Missed
+        )
+    }
+}
+
+string_enum!(
+    /// How urgently a visit is needed; the planner serves urgent work first.
+    Priority { Urgent => "urgent", High => "high", Normal => "normal", Low => "low" }
+);
+
+string_enum!(
+    /// How a team travels; sets speed and road circuity for the planner.
+    VehicleProfile { Motorbike => "motorbike", Car => "car", Boat => "boat", OnFoot => "on_foot" }
+);
+
+string_enum!(
+    /// The phone platform a push token belongs to.
+    Platform { Android => "android", Ios => "ios", Web => "web" }
+);
+
+string_enum!(
+    /// Language of messages shown to people. Bahasa Indonesia first.
+    Language { Id => "id", En => "en" }
+);
+
+string_enum!(
+    /// Needs the team should know before it arrives.
+    AccessibilityNeed {
+        Bedridden => "bedridden",
+        Wheelchair => "wheelchair",
+        HearingImpaired => "hearing_impaired",
+        VisuallyImpaired => "visually_impaired",
+        NeedsInterpreter => "needs_interpreter",
+        NeedsCompanion => "needs_companion",
+    }
+);
+
+/// A point on earth (WGS84), range-checked.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct Coordinates {
+    /// Latitude in degrees, −90..90.
+    pub lat: f64,
+    /// Longitude in degrees, −180..180.
+    pub lon: f64,
+}
+
+impl Coordinates {
+    pub fn parse(lat: f64, lon: f64) -> Result<Self, Invalid> {
+        if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
+            return Err(Invalid::new(
+                "lat",
+                "out_of_range",
+                "latitude must be between -90 and 90",
+            ));
+        }
+        if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
+            return Err(Invalid::new(
+                "lon",
+                "out_of_range",
+                "longitude must be between -180 and 180",
+            ));
+        }
+        Ok(Self { lat, lon })
+    }
+}
+
+/// Trimmed text with a length bound (in characters); `min` 0 allows empty.
+pub fn bounded_text(field: &str, value: &str, min: usize, max: usize) -> Result<String, Invalid> {
+    let trimmed = value.trim();
+    let len = trimmed.chars().count();
+    if len < min {
+        return Err(Invalid::new(
+            field,
+            if min == 1 { "required" } else { "too_short" },
+            format!("must be at least {min} characters"),
+        ));
+    }
+    if len > max {
+        return Err(Invalid::new(
+            field,
+            "too_long",
+            format!("must be at most {max} characters"),
+        ));
+    }
+    if trimmed
+        .chars()
+        .any(|c| c.is_control() && c != '\n' && c != '\t')
+    {
+        return Err(Invalid::new(
+            field,
+            "invalid_characters",
+            "must not contain control characters",
+        ));
+    }
+    Ok(trimmed.to_string())
+}
+
+/// A lowercase identifier such as a skill or a service-kind code: `[a-z0-9_-]{1,40}`.
+pub fn slug(field: &str, value: &str) -> Result<String, Invalid> {
+    let ok = !value.is_empty()
+        && value.len() <= 40
+        && value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || c == '_' || c == '-');
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err(Invalid::new(
+            field,
+            "invalid_format",
+            "must be 1-40 characters of a-z, 0-9, _ or -",
+        ))
+    }
+}
+
+/// A list of distinct skills, at most 20.
+pub fn skill_set(field: &str, values: &[String]) -> Result<Vec<String>, Invalid> {
+    if values.len() > 20 {
+        return Err(Invalid::new(field, "too_many", "at most 20 skills"));
+    }
+    let mut skills = Vec::with_capacity(values.len());
+    for (i, value) in values.iter().enumerate() {
+        let skill = slug(&format!("{field}[{i}]"), value)?;
+        if !skills.contains(&skill) {
+            skills.push(skill);
+        }
+    }
+    skills.sort();
+    Ok(skills)
+}
+
+/// A staff username: 3-40 characters of a-z, 0-9, `.`, `_`, `-`.
+pub fn username(value: &str) -> Result<String, Invalid> {
+    let ok = (3..=40).contains(&value.len())
+        && value
+            .chars()
+            .all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || matches!(c, '.' | '_' | '-'));
+    if ok {
+        Ok(value.to_string())
+    } else {
+        Err(Invalid::new(
+            "username",
+            "invalid_format",
+            "must be 3-40 characters of a-z, 0-9, '.', '_' or '-'",
+        ))
+    }
+}
+
+/// A new staff password: 10-128 characters.
+pub fn new_password(value: &str) -> Result<String, Invalid> {
+    let len = value.chars().count();
+    if len < 10 {
+        return Err(Invalid::new(
+            "password",
+            "too_short",
+            "must be at least 10 characters",
+        ));
+    }
+    if len > 128 {
+        return Err(Invalid::new(
+            "password",
+            "too_long",
+            "must be at most 128 characters",
+        ));
+    }
+    Ok(value.to_string())
+}
+
+/// An IANA time-zone name that chrono-tz knows, e.g. `Asia/Jakarta`.
+pub fn time_zone(value: &str) -> Result<chrono_tz::Tz, Invalid> {
+    value.parse::<chrono_tz::Tz>().map_err(|_| {
+        Invalid::new(
+            "time_zone",
+            "unknown_time_zone",
+            "must be an IANA time-zone name such as Asia/Jakarta",
+        )
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn coordinates_are_range_checked() {
+        assert!(Coordinates::parse(-7.8, 110.1).is_ok());
+        assert_eq!(Coordinates::parse(91.0, 0.0).unwrap_err().field, "lat");
+        assert_eq!(Coordinates::parse(0.0, -181.0).unwrap_err().field, "lon");
+        assert_eq!(
+            Coordinates::parse(f64::NAN, 0.0).unwrap_err().code,
+            "out_of_range"
+        );
+    }
+
+    #[test]
+    fn bounded_text_trims_and_bounds() {
+        assert_eq!(bounded_text("a", "  x ", 1, 5).unwrap(), "x");
+        assert_eq!(bounded_text("a", "   ", 1, 5).unwrap_err().code, "required");
+        assert_eq!(
+            bounded_text("a", "abcdef", 1, 5).unwrap_err().code,
+            "too_long"
+        );
+        assert_eq!(
+            bounded_text("a", "a\u{0}b", 1, 5).unwrap_err().code,
+            "invalid_characters"
+        );
+    }
+
+    #[test]
+    fn enums_round_trip() {
+        for p in Priority::ALL {
+            assert_eq!(p.as_str().parse::<Priority>().unwrap(), *p);
+        }
+        assert!("sometimes".parse::<Priority>().is_err());
+    }
+
+    #[test]
+    fn skills_are_slugs_and_deduplicated() {
+        let s = skill_set("skills", &["b".into(), "a".into(), "b".into()]).unwrap();
+        assert_eq!(s, vec!["a", "b"]);
+        assert_eq!(
+            skill_set("skills", &["Bad Skill".into()])
+                .unwrap_err()
+                .field,
+            "skills[0]"
+        );
+    }
+
+    #[test]
+    fn time_zones_are_iana() {
+        assert!(time_zone("Asia/Jakarta").is_ok());
+        assert!(time_zone("Mars/Olympus").is_err());
+    }
+}

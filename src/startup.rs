@@ -1,0 +1,140 @@
+//! Building and running the HTTP service. A library, with shutdown as a parameter, so tests
+//! start it on port 0 and `main` only wires.
+
+use std::future::Future;
+use std::net::TcpListener;
+use std::sync::Arc;
+
+use actix_web::dev::{Server, ServiceResponse};
+use actix_web::http::{header, StatusCode};
+use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::{web, App, HttpMessage, HttpServer};
+use tracing_actix_web::TracingLogger;
+use utoipa_actix_web::AppExt;
+use utoipa_swagger_ui::SwaggerUi;
+
+use crate::api::{self, error::ApiError, AppState};
+use crate::auth::{sms, TokenKeys};
+use crate::config::Settings;
+use crate::db::Db;
+
+pub struct Application {
+    port: u16,
+    server: Server,
+    db: Db,
+}
+
+impl Application {
+    /// Connects and migrates the database, then binds (port 0 picks a free port).
+    pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let db = Db::connect(&settings.database)?;
+        let migrate_db = db.clone();
+        web::block(move || migrate_db.migrate()).await??;
+        let sms: Arc<dyn sms::SmsSender> = Arc::from(sms::from_settings(&settings.sms)?);
+        Self::build_with(settings, db, sms)
+    }
+
+    pub fn build_with(
+        settings: Settings,
+        db: Db,
+        sms: Arc<dyn sms::SmsSender>,
+    ) -> anyhow::Result<Self> {
+        let address = format!("{}:{}", settings.server.host, settings.server.port);
+        let listener = TcpListener::bind(&address).map_err(|e| {
+            anyhow::anyhow!("invalid setting `server.port`: cannot listen on {address}: {e}")
+        })?;
+        let port = listener.local_addr()?.port();
+        if settings.auth.jwt_secret.is_empty() {
+            tracing::warn!(
+                "auth.jwt_secret is not set: using a random one; tokens will not survive a restart"
+            );
+        }
+        let keys = TokenKeys::new(
+            &settings.auth.jwt_secret,
+            settings.auth.access_token_ttl_secs,
+        );
+        let auth_limit = api::auth_rate_limit(
+            settings.rate_limit.auth_per_minute,
+            settings.rate_limit.auth_burst,
+        );
+        let max_body = settings.server.max_body_bytes;
+        let state = web::Data::new(AppState {
+            db: db.clone(),
+            keys,
+            sms,
+            settings: Arc::new(settings),
+        });
+        let server = HttpServer::new(move || {
+            let (app, openapi) = App::new()
+                .app_data(state.clone())
+                .configure(|cfg| api::configure_extractors(cfg, max_body))
+                .wrap(
+                    ErrorHandlers::new()
+                        .handler(StatusCode::METHOD_NOT_ALLOWED, method_not_allowed),
+                )
+                .wrap_fn(|req, srv| {
+                    use actix_web::dev::Service;
+                    let request_id = req
+                        .extensions()
+                        .get::<tracing_actix_web::RequestId>()
+                        .map(|id| id.to_string());
+                    let fut = srv.call(req);
+                    async move {
+                        let mut res = fut.await?;
+                        if let Some(id) =
+                            request_id.and_then(|id| header::HeaderValue::from_str(&id).ok())
+                        {
+                            res.headers_mut()
+                                .insert(header::HeaderName::from_static("x-request-id"), id);
+                        }
+                        Ok(res)
+                    }
+                })
+                .wrap(TracingLogger::default())
+                .into_utoipa_app()
+                .openapi(api::openapi_base())
+                .configure(api::routes(auth_limit.clone()))
+                .split_for_parts();
+            app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi))
+                .default_service(web::to(api::not_found))
+        })
+        .listen(listener)?
+        .shutdown_timeout(10)
+        .run();
+        Ok(Self { port, server, db })
+    }
+
+    pub fn port(&self) -> u16 {
+        self.port
+    }
+
+    pub fn db(&self) -> &Db {
+        &self.db
+    }
+
+    /// Serves until `shutdown` completes (or a signal arrives), then drains gracefully.
+    pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+        let handle = self.server.handle();
+        let server = self.server;
+        tokio::pin!(server);
+        tokio::select! {
+            result = &mut server => result,
+            () = shutdown => {
+                handle.stop(true).await;
+                server.await
+            }
+        }
+    }
+}
+
+fn method_not_allowed<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
+    let (req, _) = res.into_parts();
+    let response = actix_web::ResponseError::error_response(&ApiError::new(
+        StatusCode::METHOD_NOT_ALLOWED,
+        "method_not_allowed",
+        "this path does not accept that method",
+    ));
+    Ok(ErrorHandlerResponse::Response(
+        ServiceResponse::new(req, response).map_into_right_body(),
+    ))
+}
