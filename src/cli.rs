@@ -37,4 +37,6 @@ pub enum Command {
     Demo,
     /// Print the OpenAPI document (what mobile-api-spec/openapi.json must equal).
     Openapi,
+    /// Exit 0 if the service configured here answers /health/ready (for container health checks).
+    Healthcheck,
 }

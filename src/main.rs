@@ -35,6 +35,7 @@ fn main() -> ExitCode {
         Command::Serve { demo } => serve(settings, demo),
         Command::Migrate { revert_all } => migrate(&settings, revert_all),
         Command::Demo => seed_demo(&settings).map(|_| ()),
+        Command::Healthcheck => healthcheck(&settings),
         Command::Openapi => Ok(()),
     };
     match result {
@@ -81,6 +82,21 @@ fn seed_demo(settings: &Settings) -> anyhow::Result<demo::DemoSummary> {
         );
     }
     Ok(summary)
+}
+
+fn healthcheck(settings: &Settings) -> anyhow::Result<()> {
+    let host = match settings.server.host.as_str() {
+        "0.0.0.0" | "::" => "127.0.0.1",
+        other => other,
+    };
+    let url = format!("http://{host}:{}/health/ready", settings.server.port);
+    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    runtime.block_on(async {
+        let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(3)).build()?;
+        let status = client.get(&url).send().await?.status();
+        anyhow::ensure!(status.is_success(), "{url} answered {status}");
+        Ok(())
+    })
 }
 
 fn serve(settings: Settings, with_demo: bool) -> anyhow::Result<()> {

@@ -5,15 +5,14 @@ use std::future::Future;
 use std::net::TcpListener;
 use std::sync::Arc;
 
-use actix_web::dev::{Server, ServiceResponse};
-use actix_web::http::{header, StatusCode};
-use actix_web::middleware::{ErrorHandlerResponse, ErrorHandlers};
+use actix_web::dev::Server;
+use actix_web::http::header;
 use actix_web::{web, App, HttpMessage, HttpServer};
 use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
-use crate::api::{self, error::ApiError, AppState};
+use crate::api::{self, AppState};
 use crate::auth::{sms, TokenKeys};
 use crate::config::Settings;
 use crate::db::Db;
@@ -68,10 +67,6 @@ impl Application {
             let (app, openapi) = App::new()
                 .app_data(state.clone())
                 .configure(|cfg| api::configure_extractors(cfg, max_body))
-                .wrap(
-                    ErrorHandlers::new()
-                        .handler(StatusCode::METHOD_NOT_ALLOWED, method_not_allowed),
-                )
                 .wrap_fn(|req, srv| {
                     use actix_web::dev::Service;
                     let request_id = req
@@ -125,16 +120,4 @@ impl Application {
             }
         }
     }
-}
-
-fn method_not_allowed<B>(res: ServiceResponse<B>) -> actix_web::Result<ErrorHandlerResponse<B>> {
-    let (req, _) = res.into_parts();
-    let response = actix_web::ResponseError::error_response(&ApiError::new(
-        StatusCode::METHOD_NOT_ALLOWED,
-        "method_not_allowed",
-        "this path does not accept that method",
-    ));
-    Ok(ErrorHandlerResponse::Response(
-        ServiceResponse::new(req, response).map_into_right_body(),
-    ))
 }

@@ -185,10 +185,9 @@ impl Db {
         let lock = (self.backend == Backend::Sqlite).then(|| self.write_lock.clone());
         actix_web::web::block(move || {
             let mut conn = pool.get()?;
-            let _guard = match &lock {
-                Some(lock) => Some(lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner())),
-                None => None,
-            };
+            let _guard = lock
+                .as_ref()
+                .map(|lock| lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
             conn.transaction(|c| f(c))
         })
         .await

@@ -1,0 +1,398 @@
+//! `TestApp`: the real service on a random port against a fresh database (a temp SQLite file,
+//! or a new PostgreSQL database per test), with a local fake SMS gateway that speaks the Twilio
+//! Messages protocol, so sign-in goes through the real client.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+
+use diesel::prelude::*;
+use jemput::auth;
+use jemput::config::Settings;
+use jemput::db::accounts::{self, NewAccount};
+use jemput::db::events::Actor;
+use jemput::db::{self, Db};
+use jemput::startup::Application;
+use reqwest::{Method, StatusCode};
+use serde_json::{json, Value};
+use wiremock::matchers::{method, path_regex};
+use wiremock::{Mock, MockServer, ResponseTemplate};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Backend {
+    Sqlite,
+    Postgres,
+}
+
+pub const ADMIN_PASSWORD: &str = "admin-password-123";
+pub const STAFF_PASSWORD: &str = "staff-password-123";
+
+pub struct TestApp {
+    pub base: String,
+    pub client: reqwest::Client,
+    pub sms: MockServer,
+    pub db: Db,
+    _dir: Option<tempfile::TempDir>,
+    pg_database: Option<String>,
+}
+
+pub struct Response {
+    pub status: StatusCode,
+    pub headers: reqwest::header::HeaderMap,
+    pub body: Value,
+}
+
+impl Response {
+    /// Asserts an error response's status, code and (optionally) field.
+    pub fn assert_error(&self, status: u16, code: &str, field: Option<&str>) {
+        assert_eq!(self.status.as_u16(), status, "body: {}", self.body);
+        assert_eq!(self.body["code"], code, "body: {}", self.body);
+        assert!(
+            self.body["message"].as_str().is_some_and(|m| !m.is_empty()),
+            "body: {}",
+            self.body
+        );
+        if let Some(field) = field {
+            assert_eq!(self.body["field"], field, "body: {}", self.body);
+        }
+    }
+
+    pub fn id(&self) -> i64 {
+        self.body["id"]
+            .as_i64()
+            .unwrap_or_else(|| panic!("no id in {}", self.body))
+    }
+}
+
+pub fn postgres_admin_url() -> String {
+    std::env::var("JEMPUT_TEST_POSTGRES_URL")
+        .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432".into())
+}
+
+static COUNTER: AtomicU64 = AtomicU64::new(0);
+
+/// A fresh database for one test: (settings URL, temp dir to keep, Postgres database name).
+pub fn fresh_database(backend: Backend) -> (String, Option<tempfile::TempDir>, Option<String>) {
+    match backend {
+        Backend::Sqlite => {
+            let dir = tempfile::tempdir().expect("temp dir");
+            let url = format!("sqlite://{}", dir.path().join("jemput.db").display());
+            (url, Some(dir), None)
+        }
+        Backend::Postgres => {
+            let name = format!(
+                "jemput_test_{}_{}_{}",
+                std::process::id(),
+                COUNTER.fetch_add(1, Ordering::SeqCst),
+                uuid::Uuid::new_v4().simple()
+            );
+            let admin = postgres_admin_url();
+            let mut conn = diesel::PgConnection::establish(&format!("{admin}/postgres"))
+                .expect("PostgreSQL must be running for the tests (see README)");
+            diesel::sql_query(format!("CREATE DATABASE {name}"))
+                .execute(&mut conn)
+                .expect("create test database");
+            (format!("{admin}/{name}"), None, Some(name))
+        }
+    }
+}
+
+impl Drop for TestApp {
+    fn drop(&mut self) {
+        if let Some(name) = self.pg_database.take() {
+            if let Ok(mut conn) =
+                diesel::PgConnection::establish(&format!("{}/postgres", postgres_admin_url()))
+            {
+                let _ = diesel::sql_query(format!("DROP DATABASE IF EXISTS {name} WITH (FORCE)"))
+                    .execute(&mut conn);
+            }
+        }
+    }
+}
+
+pub async fn spawn(backend: Backend) -> TestApp {
+    spawn_with(backend, |_| {}).await
+}
+
+pub async fn spawn_with(backend: Backend, customise: impl FnOnce(&mut Settings)) -> TestApp {
+    let sms = MockServer::start().await;
+    Mock::given(method("POST"))
+        .and(path_regex(r"^/2010-04-01/Accounts/[^/]+/Messages\.json$"))
+        .respond_with(
+            ResponseTemplate::new(201).set_body_json(json!({"sid": "SM1", "status": "queued"})),
+        )
+        .mount(&sms)
+        .await;
+    let (url, dir, pg_database) = fresh_database(backend);
+    let mut settings = Settings::defaults().expect("defaults");
+    settings.server.port = 0;
+    settings.database.url = url;
+    settings.database.pool_size = 4;
+    settings.auth.jwt_secret = "test-secret-test-secret-test-secret-0000".into();
+    settings.sms.provider = "twilio".into();
+    settings.sms.base_url = sms.uri();
+    settings.sms.account_sid = "ACtest".into();
+    settings.sms.auth_token = "token".into();
+    settings.sms.from = "JEMPUT".into();
+    settings.rate_limit.auth_per_minute = 10_000;
+    settings.rate_limit.auth_burst = 1_000;
+    customise(&mut settings);
+    settings.validate().expect("test settings valid");
+    let app = Application::build(settings).await.expect("app builds");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let db = app.db().clone();
+    tokio::spawn(app.run_until(std::future::pending()));
+
+    // An admin to bootstrap everything else through the API.
+    let hash = auth::hash_password(ADMIN_PASSWORD).expect("hash");
+    let seed_db = db.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = seed_db.get().expect("conn");
+        accounts::insert(
+            &mut conn,
+            &Actor::default(),
+            NewAccount {
+                role: "admin".into(),
+                region_id: None,
+                phone: None,
+                username: Some("root".into()),
+                password_hash: Some(hash),
+                display_name: "Root".into(),
+                language: "en".into(),
+                active: true,
+                created_at: db::now(),
+            },
+        )
+        .expect("seed admin");
+    })
+    .await
+    .expect("seed");
+
+    TestApp {
+        base,
+        client: reqwest::Client::new(),
+        sms,
+        db,
+        _dir: dir,
+        pg_database,
+    }
+}
+
+/// Kulon Progo's regency outline, as the demo uses.
+pub const KULON_PROGO: &str = include_str!("../../assets/kulon_progo_regency.geojson");
+/// A point in Wates, inside Kulon Progo.
+pub const WATES: (f64, f64) = (-7.8606, 110.1583);
+
+pub struct Region {
+    pub id: i64,
+    pub coordinator: String,
+    pub officer: String,
+    pub officer_id: i64,
+    pub kind_id: i64,
+}
+
+impl TestApp {
+    pub async fn call(
+        &self,
+        method: Method,
+        path: &str,
+        token: Option<&str>,
+        body: Option<Value>,
+        headers: &[(&str, &str)],
+    ) -> Response {
+        let mut req = self
+            .client
+            .request(method, format!("{}{}", self.base, path));
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        for (k, v) in headers {
+            req = req.header(*k, *v);
+        }
+        if let Some(b) = body {
+            req = req.json(&b);
+        }
+        let res = req.send().await.expect("request sent");
+        let status = res.status();
+        let headers = res.headers().clone();
+        let text = res.text().await.expect("body");
+        let body = if text.is_empty() {
+            Value::Null
+        } else {
+            serde_json::from_str(&text).unwrap_or(Value::String(text))
+        };
+        assert!(status.as_u16() != 500, "server error {status}: {body}");
+        if status.is_client_error() {
+            assert!(
+                body.get("code").is_some(),
+                "4xx without JSON code: {status} {body}"
+            );
+        }
+        Response {
+            status,
+            headers,
+            body,
+        }
+    }
+
+    pub async fn get(&self, path: &str, token: &str) -> Response {
+        self.call(Method::GET, path, Some(token), None, &[]).await
+    }
+
+    pub async fn post(&self, path: &str, token: Option<&str>, body: Value) -> Response {
+        self.call(Method::POST, path, token, Some(body), &[]).await
+    }
+
+    pub async fn login(&self, username: &str, password: &str) -> Response {
+        self.post(
+            "/v1/auth/login",
+            None,
+            json!({"username": username, "password": password}),
+        )
+        .await
+    }
+
+    pub async fn token(&self, username: &str, password: &str) -> String {
+        let r = self.login(username, password).await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["access_token"].as_str().expect("token").to_string()
+    }
+
+    pub async fn admin(&self) -> String {
+        self.token("root", ADMIN_PASSWORD).await
+    }
+
+    /// The codes the fake gateway received for a phone (E.164), oldest first.
+    pub async fn sms_codes(&self, phone_e164: &str) -> Vec<String> {
+        let requests = self.sms.received_requests().await.unwrap_or_default();
+        requests
+            .iter()
+            .filter_map(|r| {
+                let form: Vec<(String, String)> =
+                    url::form_urlencoded::parse(&r.body).into_owned().collect();
+                let to = form.iter().find(|(k, _)| k == "To")?.1.clone();
+                let body = form.iter().find(|(k, _)| k == "Body")?.1.clone();
+                (to == phone_e164)
+                    .then(|| body.split("Jemput: ").nth(1).map(|s| s[..6].to_string()))
+                    .flatten()
+            })
+            .collect()
+    }
+
+    /// Signs a citizen in by SMS code; returns the access token.
+    pub async fn citizen(&self, phone_local: &str) -> String {
+        let r = self
+            .post("/v1/auth/otp/request", None, json!({"phone": phone_local}))
+            .await;
+        assert_eq!(r.status, 202, "{}", r.body);
+        let e164 = format!("+62{}", &phone_local[1..]);
+        let code = self.sms_codes(&e164).await.pop().expect("a code was sent");
+        let r = self
+            .post(
+                "/v1/auth/otp/verify",
+                None,
+                json!({"phone": phone_local, "code": code}),
+            )
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        r.body["access_token"].as_str().expect("token").to_string()
+    }
+
+    /// A region (Kulon Progo outline) with a coordinator, an officer and one service kind.
+    pub async fn region(&self, admin: &str, name: &str) -> Region {
+        let boundary: Value = serde_json::from_str(KULON_PROGO).expect("geojson");
+        let r = self
+            .post(
+                "/v1/admin/regions",
+                Some(admin),
+                json!({"name": name, "time_zone": "Asia/Jakarta", "boundary": boundary}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let id = r.id();
+        let coord_name = format!("coord-{id}");
+        let r = self
+            .post(
+                "/v1/admin/accounts",
+                Some(admin),
+                json!({"role": "coordinator", "region_id": id, "username": coord_name, "password": STAFF_PASSWORD, "display_name": "Koordinator"}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let officer_name = format!("officer-{id}");
+        let r = self
+            .post(
+                "/v1/admin/accounts",
+                Some(admin),
+                json!({"role": "officer", "region_id": id, "username": officer_name, "password": STAFF_PASSWORD, "display_name": "Petugas"}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let officer_id = r.id();
+        let coordinator = self.token(&coord_name, STAFF_PASSWORD).await;
+        let r = self
+            .post(
+                "/v1/service-kinds",
+                Some(&coordinator),
+                json!({"code": "ktp_elderly", "name_id": "Perekaman KTP-el lansia", "name_en": "ID card for the elderly", "default_duration_minutes": 30, "required_skill": "adminduk"}),
+            )
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        let kind_id = r.id();
+        let officer = self.token(&officer_name, STAFF_PASSWORD).await;
+        Region {
+            id,
+            coordinator,
+            officer,
+            officer_id,
+            kind_id,
+        }
+    }
+
+    /// A valid visit-request body for `region`, a few days from now.
+    pub fn request_body(&self, region: &Region) -> Value {
+        let today = chrono::Utc::now()
+            .with_timezone(&chrono_tz::Asia::Jakarta)
+            .date_naive();
+        json!({
+            "region_id": region.id,
+            "service_kind_id": region.kind_id,
+            "location": {"lat": WATES.0, "lon": WATES.1},
+            "address": "Dusun Bendungan, RT 02 / RW 01, Wates",
+            "notes": "Ibu sudah tidak bisa berjalan",
+            "accessibility_needs": ["bedridden"],
+            "earliest_date": (today + chrono::Duration::days(2)).to_string(),
+            "deadline": (today + chrono::Duration::days(14)).to_string(),
+            "preferred_windows": [{"date": (today + chrono::Duration::days(3)).to_string(), "start": "08:00", "end": "11:00"}]
+        })
+    }
+
+    pub async fn create_request(&self, citizen: &str, region: &Region) -> Response {
+        let r = self
+            .post("/v1/requests", Some(citizen), self.request_body(region))
+            .await;
+        assert_eq!(r.status, 201, "{}", r.body);
+        r
+    }
+}
+
+/// Runs a test body on both backends as two separate tests.
+#[macro_export]
+macro_rules! both_backends {
+    ($($name:ident),+ $(,)?) => {
+        mod sqlite {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Sqlite).await
+                }
+            )+
+        }
+        mod postgres {
+            $(
+                #[tokio::test]
+                async fn $name() {
+                    super::$name($crate::helpers::Backend::Postgres).await
+                }
+            )+
+        }
+    };
+}

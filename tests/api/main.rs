@@ -1,0 +1,12 @@
+//! Integration tests through HTTP, each on SQLite and on PostgreSQL, each with its own database.
+#![expect(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
+
+mod helpers;
+
+mod access;
+mod auth;
+mod catalog;
+mod contract;
+mod migrations;
+mod requests;
+mod validation;
