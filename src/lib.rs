@@ -8,5 +8,6 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod domain;
+pub mod push;
 pub mod startup;
 pub mod telemetry;

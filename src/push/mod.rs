@@ -1,0 +1,3 @@
+//! Push notifications over FCM HTTP v1 (the legacy API is gone).
+
+pub mod fcm;
