@@ -90,9 +90,13 @@ fn healthcheck(settings: &Settings) -> anyhow::Result<()> {
         other => other,
     };
     let url = format!("http://{host}:{}/health/ready", settings.server.port);
-    let runtime = tokio::runtime::Builder::new_current_thread().enable_all().build()?;
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()?;
     runtime.block_on(async {
-        let client = reqwest::Client::builder().timeout(std::time::Duration::from_secs(3)).build()?;
+        let client = reqwest::Client::builder()
+            .timeout(std::time::Duration::from_secs(3))
+            .build()?;
         let status = client.get(&url).send().await?.status();
         anyhow::ensure!(status.is_success(), "{url} answered {status}");
         Ok(())

@@ -434,7 +434,8 @@ mod tests {
 
     #[tokio::test]
     async fn classifies_errors() {
-        let cases: Vec<(ResponseTemplate, fn(&Outcome) -> bool)> = vec![
+        type Expectation = fn(&Outcome) -> bool;
+        let cases: Vec<(ResponseTemplate, Expectation)> = vec![
             (
                 fcm_error(404, "UNREGISTERED", "Requested entity was not found."),
                 |o| matches!(o, Outcome::DropToken(_)),

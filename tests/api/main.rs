@@ -1,5 +1,9 @@
 //! Integration tests through HTTP, each on SQLite and on PostgreSQL, each with its own database.
-#![expect(clippy::unwrap_used, clippy::expect_used, reason = "test helpers fail loudly")]
+#![expect(
+    clippy::unwrap_used,
+    clippy::expect_used,
+    reason = "test helpers fail loudly"
+)]
 
 mod helpers;
 
