@@ -1,6 +1,8 @@
-//! Command line: `serve`, `migrate`, `demo`, `openapi`.
+//! Command line: `serve`, `migrate`, `demo`, `openapi`, `healthcheck`, and the planner's
+//! `plan`, `bench` and `generate`.
 
 use std::path::PathBuf;
+use std::time::Duration;
 
 use clap::{Parser, Subcommand};
 
@@ -39,4 +41,39 @@ pub enum Command {
     Openapi,
     /// Exit 0 if the service configured here answers /health/ready (for container health checks).
     Healthcheck,
+    /// Plan a problem JSON file and write the solution JSON (checked by the independent checker).
+    Plan {
+        problem: PathBuf,
+        /// Wall-clock limit, e.g. 5s or 500ms.
+        #[arg(long, default_value = "5s", value_parser = humantime::parse_duration)]
+        time_limit: Duration,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Write the solution here instead of standard output.
+        #[arg(long, short)]
+        output: Option<PathBuf>,
+    },
+    /// Run every Solomon-format instance listed in <dir>/bks.csv and compare with the
+    /// best-known solutions; the last line is the summary.
+    Bench {
+        dir: PathBuf,
+        #[arg(long, default_value = "1s", value_parser = humantime::parse_duration)]
+        time_limit: Duration,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+        /// Only instances whose name starts with this (e.g. R1).
+        #[arg(long)]
+        only: Option<String>,
+    },
+    /// Print a Jemput-scale problem JSON around the Kulon Progo villages.
+    Generate {
+        #[arg(long, default_value_t = 2000)]
+        requests: usize,
+        #[arg(long, default_value_t = 40)]
+        teams: usize,
+        #[arg(long, default_value_t = 5)]
+        days: usize,
+        #[arg(long, default_value_t = 1)]
+        seed: u64,
+    },
 }

@@ -11,6 +11,15 @@ use jemput::{api, db, demo, telemetry};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    if let Some(result) = planner_command(&cli.command) {
+        return match result {
+            Ok(()) => ExitCode::SUCCESS,
+            Err(e) => {
+                eprintln!("error: {e:#}");
+                ExitCode::FAILURE
+            }
+        };
+    }
     if let Command::Openapi = cli.command {
         return match serde_json::to_string_pretty(&api::openapi()) {
             Ok(json) => {
@@ -36,7 +45,10 @@ fn main() -> ExitCode {
         Command::Migrate { revert_all } => migrate(&settings, revert_all),
         Command::Demo => seed_demo(&settings).map(|_| ()),
         Command::Healthcheck => healthcheck(&settings),
-        Command::Openapi => Ok(()),
+        Command::Openapi
+        | Command::Plan { .. }
+        | Command::Bench { .. }
+        | Command::Generate { .. } => Ok(()),
     };
     match result {
         Ok(()) => ExitCode::SUCCESS,
@@ -46,6 +58,50 @@ fn main() -> ExitCode {
             ExitCode::FAILURE
         }
     }
+}
+
+/// The planner's commands need neither settings nor a database.
+fn planner_command(command: &Command) -> Option<anyhow::Result<()>> {
+    let result = match command {
+        Command::Plan {
+            problem,
+            time_limit,
+            seed,
+            output,
+        } => jemput_bench::plan_command(
+            problem,
+            *time_limit,
+            *seed,
+            output.as_deref(),
+            &mut std::io::stderr(),
+        ),
+        Command::Bench {
+            dir,
+            time_limit,
+            seed,
+            only,
+        } => jemput_bench::bench_command(
+            dir,
+            *time_limit,
+            *seed,
+            only.as_deref(),
+            &mut std::io::stdout(),
+        )
+        .map(|_| ()),
+        Command::Generate {
+            requests,
+            teams,
+            days,
+            seed,
+        } => {
+            let problem = jemput_bench::generate::generate(*requests, *teams, *days, *seed);
+            serde_json::to_string_pretty(&problem)
+                .map(|json| println!("{json}"))
+                .map_err(Into::into)
+        }
+        _ => return None,
+    };
+    Some(result)
 }
 
 fn migrate(settings: &Settings, revert_all: bool) -> anyhow::Result<()> {

@@ -1,0 +1,332 @@
+//! One vehicle's route with the schedule data that makes insertion checks O(1).
+//!
+//! Positions run from 0 (leaving the start) through the nodes to `len + 1` (arriving at the
+//! end). Forward we keep each position's departure time; backward, the latest arrival from which
+//! the rest of the route still keeps every window, break and the shift end. A break is a node
+//! without a place of its own: it is taken where the team is, so it carries the location of
+//! the node before it, and a job inserted right before a break moves the break with it.
+
+use crate::model::{Model, Vehicle};
+use crate::rng::Rng;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Node {
+    Task(u32),
+    Break(u32),
+}
+
+#[derive(Debug, Clone)]
+pub(crate) struct Route {
+    pub vehicle: u32,
+    pub nodes: Vec<Node>,
+    /// Leading nodes that must not change (positioned pins and breaks among them).
+    pub fixed_prefix: usize,
+    loc: Vec<u32>,
+    departure: Vec<f64>,
+    latest_arrival: Vec<f64>,
+    pub arrival_at_end: f64,
+    pub distance: f64,
+    pub travel_time: f64,
+    pub load: f64,
+    pub visits: usize,
+    pub tasks: usize,
+    /// The delay and disruption costs of the tasks on board.
+    pub extra: f64,
+    pub feasible: bool,
+}
+
+/// Where and at what added cost a task fits best in a route.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Insertion {
+    pub cost: f64,
+    pub position: usize,
+}
+
+impl Route {
+    pub fn new(model: &Model, vehicle: u32) -> Route {
+        let breaks = model.vehicles[vehicle as usize].breaks.len() as u32;
+        let mut route = Route {
+            vehicle,
+            nodes: (0..breaks).map(Node::Break).collect(),
+            fixed_prefix: 0,
+            loc: Vec::new(),
+            departure: Vec::new(),
+            latest_arrival: Vec::new(),
+            arrival_at_end: 0.0,
+            distance: 0.0,
+            travel_time: 0.0,
+            load: 0.0,
+            visits: 0,
+            tasks: 0,
+            extra: 0.0,
+            feasible: true,
+        };
+        route.update(model);
+        route
+    }
+
+    #[inline]
+    fn vehicle<'m>(&self, model: &'m Model) -> &'m Vehicle {
+        &model.vehicles[self.vehicle as usize]
+    }
+
+    /// The route's share of the objective.
+    pub fn cost(&self, model: &Model) -> f64 {
+        if self.tasks == 0 {
+            return 0.0;
+        }
+        self.vehicle(model).fixed_cost
+            + model.distance_weight * self.distance
+            + model.time_weight * self.travel_time
+            + self.extra
+    }
+
+    /// Recompute the schedule after the nodes changed.
+    pub fn update(&mut self, model: &Model) {
+        let vehicle = &model.vehicles[self.vehicle as usize];
+        let profile = vehicle.profile;
+        let len = self.nodes.len();
+        self.loc.clear();
+        self.departure.clear();
+        self.latest_arrival.clear();
+        self.loc.push(vehicle.start_loc);
+        self.departure.push(vehicle.start_time);
+        self.distance = 0.0;
+        self.travel_time = 0.0;
+        self.load = 0.0;
+        self.visits = 0;
+        self.tasks = 0;
+        self.extra = 0.0;
+        self.feasible = true;
+        let mut time = vehicle.start_time;
+        let mut here = vehicle.start_loc;
+        for node in &self.nodes {
+            match *node {
+                Node::Task(t) => {
+                    let task = &model.tasks[t as usize];
+                    let travel = model.time(profile, here, task.loc);
+                    self.distance += model.distance(profile, here, task.loc);
+                    self.travel_time += travel;
+                    match task.start_for(time + travel) {
+                        Some(start) => time = start + task.service,
+                        None => {
+                            self.feasible = false;
+                            time += travel + task.service;
+                        }
+                    }
+                    here = task.loc;
+                    self.load += task.demand;
+                    self.visits += task.jobs.len();
+                    self.tasks += 1;
+                    self.extra += task
+                        .candidates
+                        .iter()
+                        .find(|c| c.0 == self.vehicle)
+                        .map_or(0.0, |c| c.1);
+                }
+                Node::Break(b) => {
+                    let rest = vehicle.breaks[b as usize];
+                    let start = time.max(rest.earliest);
+                    if start > rest.latest {
+                        self.feasible = false;
+                    }
+                    time = start + rest.duration;
+                }
+            }
+            self.loc.push(here);
+            self.departure.push(time);
+        }
+        let travel = model.time(profile, here, vehicle.end_loc);
+        self.distance += model.distance(profile, here, vehicle.end_loc);
+        self.travel_time += travel;
+        self.arrival_at_end = time + travel;
+        self.loc.push(vehicle.end_loc);
+        if self.arrival_at_end > vehicle.latest_end
+            || self.load > vehicle.capacity
+            || self.visits > vehicle.max_visits
+            || self.distance > vehicle.max_distance
+        {
+            self.feasible = false;
+        }
+
+        self.latest_arrival.resize(len + 2, 0.0);
+        self.latest_arrival[len + 1] = vehicle.latest_end;
+        for position in (1..=len).rev() {
+            let next = position + 1;
+            let travel = model.time(profile, self.loc[position], self.loc[next]);
+            let bound = self.latest_arrival[next] - travel;
+            self.latest_arrival[position] = match self.nodes[position - 1] {
+                Node::Task(t) => {
+                    let task = &model.tasks[t as usize];
+                    task.latest_arrival_for(bound - task.service)
+                }
+                Node::Break(b) => {
+                    let rest = vehicle.breaks[b as usize];
+                    let bound = bound - rest.duration;
+                    if rest.earliest > bound {
+                        f64::NEG_INFINITY
+                    } else {
+                        rest.latest.min(bound)
+                    }
+                }
+            };
+        }
+        self.latest_arrival[0] = f64::NEG_INFINITY;
+    }
+
+    /// Cheapest feasible place for a task (route arcs and limits only; the caller adds the
+    /// task's own extra cost and the vehicle's fixed cost). `blink` skips a position at random,
+    /// as SISR does, so that equal choices vary.
+    pub fn best_insertion(
+        &self,
+        model: &Model,
+        task_index: u32,
+        blink: f64,
+        rng: &mut Rng,
+    ) -> Option<Insertion> {
+        let vehicle = self.vehicle(model);
+        let task = &model.tasks[task_index as usize];
+        if self.load + task.demand > vehicle.capacity
+            || self.visits + task.jobs.len() > vehicle.max_visits
+        {
+            return None;
+        }
+        let profile = vehicle.profile;
+        let latest_start = task.latest_start();
+        let len = self.nodes.len();
+        let mut best: Option<Insertion> = None;
+        for position in (self.fixed_prefix + 1)..=(len + 1) {
+            let before = position - 1;
+            let from = self.loc[before];
+            let departure = self.departure[before];
+            let travel_in = model.time(profile, from, task.loc);
+            let arrival = departure + travel_in;
+            if arrival > latest_start {
+                // Departures only grow along the route: no later position can work either.
+                break;
+            }
+            if blink > 0.0 && rng.chance(blink) {
+                continue;
+            }
+            let Some(mut time) = task.start_for(arrival).map(|s| s + task.service) else {
+                continue;
+            };
+            // Breaks right after the insertion point are taken here, after the task.
+            let mut next = position;
+            let mut breaks_ok = true;
+            while next <= len {
+                match self.nodes[next - 1] {
+                    Node::Break(b) => {
+                        let rest = vehicle.breaks[b as usize];
+                        let start = time.max(rest.earliest);
+                        if start > rest.latest {
+                            breaks_ok = false;
+                            break;
+                        }
+                        time = start + rest.duration;
+                        next += 1;
+                    }
+                    Node::Task(_) => break,
+                }
+            }
+            if !breaks_ok {
+                continue;
+            }
+            let to = self.loc[next];
+            if time + model.time(profile, task.loc, to) > self.latest_arrival[next] {
+                continue;
+            }
+            let added_distance = model.distance(profile, from, task.loc)
+                + model.distance(profile, task.loc, to)
+                - model.distance(profile, from, to);
+            if self.distance + added_distance > vehicle.max_distance + 1e-9 {
+                continue;
+            }
+            let cost = model.arc_cost(profile, from, task.loc)
+                + model.arc_cost(profile, task.loc, to)
+                - model.arc_cost(profile, from, to);
+            if best.is_none_or(|b| cost < b.cost) {
+                best = Some(Insertion { cost, position });
+            }
+        }
+        best
+    }
+
+    /// Put a task before node `position - 1` (position as in [`Insertion`]).
+    pub fn insert(&mut self, model: &Model, task_index: u32, position: usize) {
+        self.nodes.insert(position - 1, Node::Task(task_index));
+        self.update(model);
+    }
+
+    /// Task indices on the route after the fixed prefix, with their node index.
+    pub fn movable_tasks(&self, out: &mut Vec<(usize, u32)>) {
+        out.clear();
+        out.extend(
+            self.nodes
+                .iter()
+                .enumerate()
+                .skip(self.fixed_prefix)
+                .filter_map(|(i, node)| match node {
+                    Node::Task(t) => Some((i, *t)),
+                    Node::Break(_) => None,
+                }),
+        );
+    }
+
+    /// Departure from each node and arrival at the end, for reporting.
+    pub fn schedule(&self) -> (&[u32], &[f64]) {
+        (&self.loc, &self.departure)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::problem::Problem;
+
+    fn model(json: &str) -> Model {
+        Model::compile(&Problem::from_json(json).unwrap())
+    }
+
+    const LINE: &str = r#"{
+        "travel": {"model": "euclidean"},
+        "teams": [{"id": "t", "start": {"x": 0, "y": 0},
+                   "shifts": [{"date": "2026-11-23", "start": 0, "end": 100,
+                               "breaks": [{"earliest": 30, "latest": 40, "minutes": 10}]}]}],
+        "jobs": [
+            {"id": "a", "location": {"x": 10, "y": 0}, "service_minutes": 5},
+            {"id": "b", "location": {"x": 20, "y": 0}, "service_minutes": 5,
+             "time_windows": [{"start": 22, "end": 25}]}
+        ]}"#;
+
+    #[test]
+    fn insertion_respects_windows_and_the_break() {
+        let model = model(LINE);
+        let mut rng = Rng::new(1);
+        let mut route = Route::new(&model, 0);
+        let a = route.best_insertion(&model, 0, 0.0, &mut rng).unwrap();
+        assert_eq!(a.cost, 20.0);
+        route.insert(&model, 0, a.position);
+        assert!(route.feasible);
+        // b must start in 22..25: first, a would end too late for the break; after a it fits,
+        // but only before the break.
+        let b = route.best_insertion(&model, 1, 0.0, &mut rng).unwrap();
+        route.insert(&model, 1, b.position);
+        assert!(route.feasible, "{:?}", route.nodes);
+        assert_eq!(
+            route.nodes,
+            vec![Node::Task(0), Node::Task(1), Node::Break(0)]
+        );
+        assert_eq!(route.distance, 40.0);
+        assert_eq!(route.arrival_at_end, 30.0 + 10.0 + 20.0);
+    }
+
+    #[test]
+    fn a_closed_window_rejects_every_position() {
+        let json = LINE.replace(r#""start": 22, "end": 25"#, r#""start": 0, "end": 5"#);
+        let model = model(&json);
+        let mut rng = Rng::new(1);
+        let route = Route::new(&model, 0);
+        assert!(route.best_insertion(&model, 1, 0.0, &mut rng).is_none());
+    }
+}
