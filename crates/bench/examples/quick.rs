@@ -1,6 +1,6 @@
 //! The planner's harness without building the service:
 //! `cargo run -p jemput-bench --release --example quick -- bench <dir> [seconds] [prefix]`
-//! `cargo run -p jemput-bench --release --example quick -- plan <problem.json> [seconds]`
+//! `cargo run -p jemput-bench --release --example quick -- plan <problem.json> [seconds] [solution.json]`
 //! `cargo run -p jemput-bench --release --example quick -- generate <requests> <teams> <days>`
 
 use std::path::Path;
@@ -26,9 +26,28 @@ fn main() -> anyhow::Result<()> {
                 Path::new(&args[1]),
                 seconds(2, 10.0),
                 1,
-                Some(Path::new("/dev/null")),
+                args.get(3).map(Path::new),
                 &mut std::io::stderr(),
             )?;
+        }
+        Some("iterations") if args.len() > 2 => {
+            // Deterministic run of a fixed number of iterations, timed.
+            let text = std::fs::read_to_string(&args[1])?;
+            let problem = jemput_planner::Problem::from_json(&text)?;
+            let options = jemput_planner::SolveOptions {
+                iteration_limit: args[2].parse().ok(),
+                ..Default::default()
+            };
+            let started = std::time::Instant::now();
+            let solution = jemput_planner::solve(&problem, &options, &jemput_planner::Unlimited)?;
+            println!(
+                "iterations={} cost={:.0} initial={:.0} unassigned={} wall_s={:.2}",
+                solution.search.iterations,
+                solution.search.final_cost,
+                solution.search.initial_cost,
+                solution.unassigned.len(),
+                started.elapsed().as_secs_f64()
+            );
         }
         Some("generate") => {
             let n = |i: usize, d: usize| args.get(i).and_then(|s| s.parse().ok()).unwrap_or(d);

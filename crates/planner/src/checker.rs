@@ -205,14 +205,21 @@ pub fn check(problem: &Problem, solution: &Solution) -> Report {
                 }
             }
         }
-        if visits > 0 && breaks_taken.iter().any(|t| !t) {
+        distance += travel.distance(&here, end_location, profile);
+        let arrival_at_end = time + travel.duration(&here, end_location, profile);
+        // A break is owed when the team is still out once it opens.
+        let owed = shift.breaks.iter().zip(&breaks_taken).any(|(rest, taken)| {
+            !taken
+                && visits > 0
+                && rest.latest.0 >= shift.start.0
+                && arrival_at_end > rest.earliest.0 + EPSILON
+        });
+        if owed {
             fail(
                 "break_missing",
                 format!("{name}: a break of the shift is not taken"),
             );
         }
-        distance += travel.distance(&here, end_location, profile);
-        let arrival_at_end = time + travel.duration(&here, end_location, profile);
         if arrival_at_end > shift.end.0 + EPSILON {
             fail(
                 "shift_end",

@@ -164,6 +164,7 @@ fn route_plan(problem: &Problem, model: &Model, route: &Route) -> RoutePlan {
         let position = i + 1;
         let leave = departure[position - 1];
         match *node {
+            Node::Break(_) if route.is_skipped(i) => {}
             Node::Task(t) => {
                 let task = &model.tasks[t as usize];
                 let arrival = leave + model.time(vehicle.profile, loc[position - 1], task.loc);

@@ -191,6 +191,9 @@ impl Model {
                         duration: b.minutes,
                     })
                     .collect();
+                // A break that closes before the shift starts, or opens after it ends, never
+                // applies.
+                breaks.retain(|b| b.latest >= shift.start.0 && b.earliest < shift.end.0);
                 breaks.sort_by(|a, b| a.earliest.total_cmp(&b.earliest));
                 vehicles.push(Vehicle {
                     team: t,
@@ -371,8 +374,9 @@ impl Model {
                 for (a, from) in locations.iter().enumerate() {
                     for (b, to) in locations.iter().enumerate() {
                         if a != b {
-                            distance[a * n + b] = model.distance(from, to, profile);
-                            time[a * n + b] = model.duration(from, to, profile);
+                            let (d, t) = model.distance_and_duration(from, to, profile);
+                            distance[a * n + b] = d;
+                            time[a * n + b] = t;
                         }
                     }
                 }

@@ -5,6 +5,8 @@
 //! the rest of the route still keeps every window, break and the shift end. A break is a node
 //! without a place of its own: it is taken where the team is, so it carries the location of
 //! the node before it, and a job inserted right before a break moves the break with it.
+//! Breaks after the last visit are skipped when the team is back before the break opens: a
+//! team that finishes at ten goes home, it does not wait for lunch out in the field.
 
 use crate::model::{Model, Vehicle};
 use crate::rng::Rng;
@@ -33,6 +35,11 @@ pub(crate) struct Route {
     /// The delay and disruption costs of the tasks on board.
     pub extra: f64,
     pub feasible: bool,
+    /// Node index of the last task (None when the route has none): breaks after it are
+    /// trailing.
+    last_task: Option<usize>,
+    /// Per node: a trailing break that is not needed.
+    skipped: Vec<bool>,
 }
 
 /// Where and at what added cost a task fits best in a route.
@@ -60,6 +67,8 @@ impl Route {
             tasks: 0,
             extra: 0.0,
             feasible: true,
+            last_task: None,
+            skipped: Vec::new(),
         };
         route.update(model);
         route
@@ -98,9 +107,12 @@ impl Route {
         self.tasks = 0;
         self.extra = 0.0;
         self.feasible = true;
+        self.last_task = self.nodes.iter().rposition(|n| matches!(n, Node::Task(_)));
+        self.skipped.clear();
+        self.skipped.resize(len, false);
         let mut time = vehicle.start_time;
         let mut here = vehicle.start_loc;
-        for node in &self.nodes {
+        for (index, node) in self.nodes.iter().enumerate() {
             match *node {
                 Node::Task(t) => {
                     let task = &model.tasks[t as usize];
@@ -126,11 +138,18 @@ impl Route {
                 }
                 Node::Break(b) => {
                     let rest = vehicle.breaks[b as usize];
-                    let start = time.max(rest.earliest);
-                    if start > rest.latest {
-                        self.feasible = false;
+                    let trailing = self.last_task.is_none_or(|last| index > last);
+                    if trailing
+                        && time + model.time(profile, here, vehicle.end_loc) <= rest.earliest
+                    {
+                        self.skipped[index] = true;
+                    } else {
+                        let start = time.max(rest.earliest);
+                        if start > rest.latest {
+                            self.feasible = false;
+                        }
+                        time = start + rest.duration;
                     }
-                    time = start + rest.duration;
                 }
             }
             self.loc.push(here);
@@ -163,10 +182,17 @@ impl Route {
                 Node::Break(b) => {
                     let rest = vehicle.breaks[b as usize];
                     let bound = bound - rest.duration;
-                    if rest.earliest > bound {
+                    let taken = if rest.earliest > bound {
                         f64::NEG_INFINITY
                     } else {
                         rest.latest.min(bound)
+                    };
+                    if self.last_task.is_none_or(|last| position - 1 > last) {
+                        // Or skip it: back at the end before it opens.
+                        let home = model.time(profile, self.loc[position], vehicle.end_loc);
+                        taken.max(rest.earliest.min(vehicle.latest_end) - home)
+                    } else {
+                        taken
                     }
                 }
             };
@@ -198,7 +224,20 @@ impl Route {
         for position in (self.fixed_prefix + 1)..=(len + 1) {
             let before = position - 1;
             let from = self.loc[before];
-            let departure = self.departure[before];
+            let departure = match self.last_task {
+                // After trailing breaks, which the new task makes necessary again.
+                Some(last) if before > last + 1 => {
+                    match self.take_breaks(vehicle, last + 1, before) {
+                        Some(time) => time,
+                        None => break,
+                    }
+                }
+                None if before > 0 => match self.take_breaks(vehicle, 0, before) {
+                    Some(time) => time,
+                    None => break,
+                },
+                _ => self.departure[before],
+            };
             let travel_in = model.time(profile, from, task.loc);
             let arrival = departure + travel_in;
             if arrival > latest_start {
@@ -208,30 +247,23 @@ impl Route {
             if blink > 0.0 && rng.chance(blink) {
                 continue;
             }
-            let Some(mut time) = task.start_for(arrival).map(|s| s + task.service) else {
+            let Some(task_time) = task.start_for(arrival).map(|s| s + task.service) else {
                 continue;
             };
             // Breaks right after the insertion point are taken here, after the task.
             let mut next = position;
-            let mut breaks_ok = true;
-            while next <= len {
-                match self.nodes[next - 1] {
-                    Node::Break(b) => {
-                        let rest = vehicle.breaks[b as usize];
-                        let start = time.max(rest.earliest);
-                        if start > rest.latest {
-                            breaks_ok = false;
-                            break;
-                        }
-                        time = start + rest.duration;
-                        next += 1;
-                    }
-                    Node::Task(_) => break,
+            while next <= len && matches!(self.nodes[next - 1], Node::Break(_)) {
+                next += 1;
+            }
+            let time = if next == len + 1 {
+                // They are trailing and may still be skipped.
+                self.trailing_from(model, vehicle, task.loc, task_time, position)
+            } else {
+                match self.take_breaks_after(vehicle, task_time, position - 1, next - 1) {
+                    Some(time) => time,
+                    None => continue,
                 }
-            }
-            if !breaks_ok {
-                continue;
-            }
+            };
             let to = self.loc[next];
             if time + model.time(profile, task.loc, to) > self.latest_arrival[next] {
                 continue;
@@ -250,6 +282,66 @@ impl Route {
             }
         }
         best
+    }
+
+    /// Departure after taking every break among nodes `first..last` (0-based node indices,
+    /// `last` exclusive), starting from the departure before node `first`; None if one is
+    /// missed.
+    fn take_breaks(&self, vehicle: &Vehicle, first: usize, last: usize) -> Option<f64> {
+        self.take_breaks_after(vehicle, self.departure[first], first, last)
+    }
+
+    /// Departure after taking the breaks among nodes `first..last` from `time` on.
+    fn take_breaks_after(
+        &self,
+        vehicle: &Vehicle,
+        mut time: f64,
+        first: usize,
+        last: usize,
+    ) -> Option<f64> {
+        for node in &self.nodes[first..last] {
+            if let Node::Break(b) = node {
+                let rest = vehicle.breaks[*b as usize];
+                let start = time.max(rest.earliest);
+                if start > rest.latest {
+                    return None;
+                }
+                time = start + rest.duration;
+            }
+        }
+        Some(time)
+    }
+
+    /// Time leaving the last trailing break after a task ending at `time` at `from`, skipping
+    /// breaks the team need not take; infinite if a needed one is missed.
+    fn trailing_from(
+        &self,
+        model: &Model,
+        vehicle: &Vehicle,
+        from: u32,
+        mut time: f64,
+        first: usize,
+    ) -> f64 {
+        let home = model.time(vehicle.profile, from, vehicle.end_loc);
+        for node in &self.nodes[first - 1..] {
+            if let Node::Break(b) = node {
+                let rest = vehicle.breaks[*b as usize];
+                if time + home <= rest.earliest {
+                    continue;
+                }
+                let start = time.max(rest.earliest);
+                if start > rest.latest {
+                    return f64::INFINITY;
+                }
+                time = start + rest.duration;
+            }
+        }
+        time
+    }
+
+    /// Whether node `index` is a trailing break the team skips.
+    pub fn is_skipped(&self, index: usize) -> bool {
+        self.skipped.get(index).copied().unwrap_or(false)
     }
 
     /// Put a task before node `position - 1` (position as in [`Insertion`]).

@@ -13,6 +13,19 @@ pub trait TravelModel {
     fn distance(&self, from: &Location, to: &Location, profile: &VehicleProfile) -> f64;
     /// Minutes.
     fn duration(&self, from: &Location, to: &Location, profile: &VehicleProfile) -> f64;
+
+    /// Both at once, for models where one follows from the other.
+    fn distance_and_duration(
+        &self,
+        from: &Location,
+        to: &Location,
+        profile: &VehicleProfile,
+    ) -> (f64, f64) {
+        (
+            self.distance(from, to, profile),
+            self.duration(from, to, profile),
+        )
+    }
 }
 
 /// Great-circle distance × circuity, at the profile's speed.
@@ -43,8 +56,17 @@ impl TravelModel for GreatCircle {
     }
 
     fn duration(&self, from: &Location, to: &Location, profile: &VehicleProfile) -> f64 {
-        let metres_per_minute = profile.speed_kmh * 1000.0 / 60.0;
-        self.distance(from, to, profile) / metres_per_minute
+        self.distance_and_duration(from, to, profile).1
+    }
+
+    fn distance_and_duration(
+        &self,
+        from: &Location,
+        to: &Location,
+        profile: &VehicleProfile,
+    ) -> (f64, f64) {
+        let distance = self.distance(from, to, profile);
+        (distance, distance / (profile.speed_kmh * 1000.0 / 60.0))
     }
 }
 
