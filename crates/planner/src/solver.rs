@@ -68,6 +68,10 @@ const MAX_STRING: f64 = 10.0;
 const SPLIT_RATE: f64 = 0.5;
 const SPLIT_DEPTH: f64 = 0.01;
 const BLINK_RATE: f64 = 0.01;
+/// Recreate looks only near a task once it has more candidate routes than this.
+const NEAR_ROUTES_ABOVE: usize = 60;
+/// How many of a task's nearest neighbours name the routes worth trying.
+const NEAR_NEIGHBOURS: usize = 40;
 
 #[derive(Debug)]
 pub(crate) struct State {
@@ -164,7 +168,11 @@ pub(crate) struct Search<'m> {
     removed: Vec<u32>,
     ruined: Vec<u32>,
     scratch: Vec<(usize, u32)>,
+    keyed: Vec<(u8, f64, u32)>,
     is_removed: Vec<bool>,
+    /// Per vehicle, the last `mark` that visited it (near_placement's seen-set).
+    marked: Vec<u32>,
+    mark: u32,
 }
 
 impl<'m> Search<'m> {
@@ -175,7 +183,10 @@ impl<'m> Search<'m> {
             removed: Vec::new(),
             ruined: Vec::new(),
             scratch: Vec::new(),
+            keyed: Vec::new(),
             is_removed: vec![false; model.tasks.len()],
+            marked: vec![0; model.vehicles.len()],
+            mark: 0,
         }
     }
 
@@ -505,6 +516,52 @@ impl<'m> Search<'m> {
         }
     }
 
+    /// Best placement among the routes that hold one of the task's nearest neighbours, and
+    /// empty routes; all candidates when there are few, or when none of those can take it.
+    /// On large problems this is most of the speed: a visit rarely belongs in a route that
+    /// passes nowhere near it.
+    fn near_placement(&mut self, state: &State, task: u32) -> Option<(f64, u32, usize)> {
+        let model = self.model;
+        let candidates = &model.tasks[task as usize].candidates;
+        if candidates.len() <= NEAR_ROUTES_ABOVE {
+            return best_placement(model, state, task, BLINK_RATE, &mut self.rng);
+        }
+        self.mark = self.mark.wrapping_add(1);
+        let mark = self.mark;
+        let mut best: Option<(f64, u32, usize)> = None;
+        let mut consider = |search: &mut Self, v: u32, extra: f64| {
+            let route = &state.routes[v as usize];
+            if let Some(insertion) = route.best_insertion(model, task, BLINK_RATE, &mut search.rng)
+            {
+                let fixed = if route.tasks == 0 {
+                    model.vehicles[v as usize].fixed_cost
+                } else {
+                    0.0
+                };
+                let cost = insertion.cost + extra + fixed;
+                if best.is_none_or(|b| cost < b.0) {
+                    best = Some((cost, v, insertion.position));
+                }
+            }
+        };
+        for &n in model.neighbours[task as usize].iter().take(NEAR_NEIGHBOURS) {
+            let v = state.route_of[n as usize];
+            if v == NONE || self.marked[v as usize] == mark {
+                continue;
+            }
+            self.marked[v as usize] = mark;
+            if let Ok(k) = candidates.binary_search_by_key(&v, |c| c.0) {
+                consider(self, v, candidates[k].1);
+            }
+        }
+        for &(v, extra) in candidates {
+            if state.routes[v as usize].tasks == 0 && self.marked[v as usize] != mark {
+                consider(self, v, extra);
+            }
+        }
+        best.or_else(|| best_placement(model, state, task, BLINK_RATE, &mut self.rng))
+    }
+
     fn string_start(&mut self, at: usize, length: usize, cardinality: usize) -> usize {
         let lowest = (at + 1).saturating_sub(length);
         let highest = at.min(cardinality - length);
@@ -529,23 +586,21 @@ impl<'m> Search<'m> {
             })
         };
         // SISR's orders (random 4, demand 4, far 2, close 1), urgent work always first.
-        let mut keyed: Vec<(u8, f64, u32)> = self
-            .removed
-            .iter()
-            .map(|&t| {
-                let task = &model.tasks[t as usize];
-                let key = match order {
-                    0..=3 => self.rng.unit(),
-                    4..=7 => -task.demand - task.service * 1e-6,
-                    8..=9 => -depot(t),
-                    _ => depot(t),
-                };
-                (task.priority as u8, key, t)
-            })
-            .collect();
+        let mut keyed = std::mem::take(&mut self.keyed);
+        keyed.clear();
+        keyed.extend(self.removed.iter().map(|&t| {
+            let task = &model.tasks[t as usize];
+            let key = match order {
+                0..=3 => self.rng.unit(),
+                4..=7 => -task.demand - task.service * 1e-6,
+                8..=9 => -depot(t),
+                _ => depot(t),
+            };
+            (task.priority as u8, key, t)
+        }));
         keyed.sort_by(|a, b| b.0.cmp(&a.0).then(a.1.total_cmp(&b.1)).then(a.2.cmp(&b.2)));
-        for (_, _, t) in keyed {
-            match best_placement(model, state, t, BLINK_RATE, &mut self.rng) {
+        for &(_, _, t) in &keyed {
+            match self.near_placement(state, t) {
                 Some((_, v, position)) => {
                     state.routes[v as usize].insert(model, t, position);
                     state.route_of[t as usize] = v;
@@ -557,5 +612,6 @@ impl<'m> Search<'m> {
             }
         }
         self.removed.clear();
+        self.keyed = keyed;
     }
 }

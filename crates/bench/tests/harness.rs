@@ -1,0 +1,102 @@
+//! The harness end to end on the repository's copies of the benchmark instances.
+
+use std::path::Path;
+use std::time::Duration;
+
+use jemput_bench::{bench_command, generate::generate, plan_command};
+
+fn solomon() -> &'static Path {
+    Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/solomon"))
+}
+
+#[test]
+fn bench_prints_a_row_per_instance_and_the_summary_last() {
+    let mut out = Vec::new();
+    let summary = bench_command(
+        solomon(),
+        Duration::from_millis(200),
+        1,
+        Some("C10"),
+        &mut out,
+    )
+    .unwrap();
+    let text = String::from_utf8(out).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    assert_eq!(summary.instances, 9);
+    assert_eq!(summary.feasible, 9, "{text}");
+    assert_eq!(lines.len(), 1 + 9 + 1, "{text}");
+    assert!(lines[1].starts_with("C101 "), "{text}");
+    let last = lines.last().unwrap();
+    assert!(
+        last.starts_with("summary: instances=9 feasible=9 mean_gap_pct="),
+        "{last}"
+    );
+    for key in ["max_gap_pct=", "mean_wall_s="] {
+        assert!(last.contains(key), "{last}");
+    }
+    // The clustered C1 instances are easy: a fifth of a second is enough to be close.
+    assert!(summary.mean_gap_pct < 5.0, "{text}");
+}
+
+#[test]
+fn plan_writes_a_checked_solution() {
+    let dir = tempfile::tempdir().unwrap();
+    let problem = dir.path().join("problem.json");
+    let solution = dir.path().join("solution.json");
+    let generated = generate(60, 3, 2, 5);
+    std::fs::write(&problem, serde_json::to_string(&generated).unwrap()).unwrap();
+    let mut summary = Vec::new();
+    plan_command(
+        &problem,
+        Duration::from_millis(300),
+        1,
+        Some(&solution),
+        &mut summary,
+    )
+    .unwrap();
+    let summary = String::from_utf8(summary).unwrap();
+    assert!(summary.contains("feasible=true"), "{summary}");
+    let written: jemput_planner::Solution =
+        serde_json::from_str(&std::fs::read_to_string(&solution).unwrap()).unwrap();
+    assert_eq!(
+        written.kpis.assigned + written.unassigned.len(),
+        generated.jobs.len()
+    );
+}
+
+#[test]
+fn plan_names_the_bad_field() {
+    let dir = tempfile::tempdir().unwrap();
+    let problem = dir.path().join("problem.json");
+    std::fs::write(
+        &problem,
+        r#"{"jobs": [{"id": "a", "location": {"lat": -7.8, "lon": 110.1}, "service_minutes": -5}],
+            "teams": []}"#,
+    )
+    .unwrap();
+    let error = plan_command(
+        &problem,
+        Duration::from_millis(10),
+        1,
+        None,
+        &mut Vec::new(),
+    )
+    .unwrap_err()
+    .to_string();
+    assert!(error.contains("jobs[0].service_minutes"), "{error}");
+}
+
+#[test]
+fn a_generated_regency_week_plans_feasibly() {
+    // 16 teams × 5 days = 80 routes: enough for the solver to look only at nearby routes.
+    let problem = generate(400, 16, 5, 3);
+    let options = jemput_planner::SolveOptions {
+        iteration_limit: Some(300),
+        ..Default::default()
+    };
+    let solution = jemput_planner::solve(&problem, &options, &jemput_planner::Unlimited).unwrap();
+    let report = jemput_planner::checker::check(&problem, &solution);
+    assert!(report.is_feasible(), "{:#?}", report.violations);
+    assert!(solution.unassigned.len() <= 4, "{:#?}", solution.unassigned);
+    assert!(!solution.hotspots.is_empty());
+}
