@@ -391,7 +391,10 @@ impl<'m> Search<'m> {
         } else {
             1.0
         };
-        let t_start = 0.5 * scale;
+        // Temperatures relative to the average arc: tuned on the Solomon and Gehring &
+        // Homberger sets (SISR's own 100 → 1 on Solomon's scale is about 10 → 0.1 arcs; runs
+        // of a few seconds do better starting cooler).
+        let t_start = 2.0 * scale;
         let t_end = 0.005 * scale;
         let mut dirty: Vec<u32> = Vec::new();
         let mut iteration = 0u64;
