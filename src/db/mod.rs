@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod catalog;
 pub mod events;
+pub mod outbox;
 pub mod requests;
 pub mod schema;
 

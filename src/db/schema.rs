@@ -162,3 +162,24 @@ diesel::allow_tables_to_appear_in_same_query!(
     otp_codes,
     refresh_tokens,
 );
+
+diesel::table! {
+    outbox (id) {
+        id -> BigInt,
+        kind -> Text,
+        account_id -> BigInt,
+        fcm_token -> Text,
+        message_json -> Text,
+        status -> Text,
+        attempts -> Integer,
+        next_attempt_at -> Timestamp,
+        locked_until -> Nullable<Timestamp>,
+        last_error -> Nullable<Text>,
+        fcm_message_name -> Nullable<Text>,
+        created_at -> Timestamp,
+        sent_at -> Nullable<Timestamp>,
+    }
+}
+
+diesel::joinable!(outbox -> accounts (account_id));
+diesel::allow_tables_to_appear_in_same_query!(outbox, accounts);

@@ -1,0 +1,196 @@
+//! The push outbox. Rows are written in the transaction of the change they announce (so a push
+//! is never lost nor sent for a change that rolled back) and claimed by the worker with a lease:
+//! a worker that dies mid-send leaves rows that are claimed again when the lease runs out.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+use serde::{Deserialize, Serialize};
+
+use super::schema::{devices, outbox};
+use super::{now, DbConnection, DbResult};
+
+/// What the phone is told, without the token (filled per device).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PushMessage {
+    pub data: std::collections::BTreeMap<String, String>,
+    /// (title, body) for citizens' visible notifications; none for teams' silent data messages.
+    pub notification: Option<(String, String)>,
+    pub collapse_key: Option<String>,
+    pub high_priority: bool,
+    pub ttl_secs: u64,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = outbox)]
+pub struct OutboxRow {
+    pub id: i64,
+    pub kind: String,
+    pub account_id: i64,
+    pub fcm_token: String,
+    pub message_json: String,
+    pub status: String,
+    pub attempts: i32,
+    pub next_attempt_at: NaiveDateTime,
+    pub locked_until: Option<NaiveDateTime>,
+    pub last_error: Option<String>,
+    pub fcm_message_name: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub sent_at: Option<NaiveDateTime>,
+}
+
+pub const PENDING: &str = "pending";
+pub const SENDING: &str = "sending";
+pub const SENT: &str = "sent";
+pub const FAILED: &str = "failed";
+pub const TOKEN_DROPPED: &str = "token_dropped";
+pub const UNDELIVERABLE: &str = "undeliverable";
+
+/// Queues `message` for every registered phone of `account_id`; returns how many rows.
+pub fn enqueue_for_account(
+    conn: &mut DbConnection,
+    kind: &str,
+    account_id: i64,
+    message: &PushMessage,
+) -> DbResult<usize> {
+    let tokens: Vec<String> = devices::table
+        .filter(devices::account_id.eq(account_id))
+        .order(devices::id)
+        .select(devices::fcm_token)
+        .load(conn)?;
+    let json =
+        serde_json::to_string(message).map_err(|e| super::DbError::Corrupt(e.to_string()))?;
+    let at = now();
+    for token in &tokens {
+        diesel::insert_into(outbox::table)
+            .values((
+                outbox::kind.eq(kind),
+                outbox::account_id.eq(account_id),
+                outbox::fcm_token.eq(token),
+                outbox::message_json.eq(&json),
+                outbox::status.eq(PENDING),
+                outbox::attempts.eq(0),
+                outbox::next_attempt_at.eq(at),
+                outbox::created_at.eq(at),
+            ))
+            .execute(conn)?;
+    }
+    Ok(tokens.len())
+}
+
+/// Claims up to `limit` due rows (pending and due, or sending with an expired lease) for
+/// `lease_secs`, counting an attempt on each. Run inside a write transaction.
+pub fn claim(conn: &mut DbConnection, limit: i64, lease_secs: i64) -> DbResult<Vec<OutboxRow>> {
+    let at = now();
+    let due = outbox::status
+        .eq(PENDING)
+        .and(outbox::next_attempt_at.le(at))
+        .or(outbox::status.eq(SENDING).and(outbox::locked_until.lt(at)));
+    let ids: Vec<i64> = match conn {
+        // Concurrent workers skip each other's rows instead of waiting on them.
+        DbConnection::Postgresql(pg) => outbox::table
+            .filter(due)
+            .order(outbox::id)
+            .limit(limit)
+            .select(outbox::id)
+            .for_update()
+            .skip_locked()
+            .load(pg)?,
+        // SQLite writes are serialised by `Db::write`; a plain select is enough.
+        DbConnection::Sqlite(lite) => outbox::table
+            .filter(due)
+            .order(outbox::id)
+            .limit(limit)
+            .select(outbox::id)
+            .load(lite)?,
+    };
+    if ids.is_empty() {
+        return Ok(Vec::new());
+    }
+    diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
+        .set((
+            outbox::status.eq(SENDING),
+            outbox::locked_until.eq(Some(at + chrono::Duration::seconds(lease_secs))),
+            outbox::attempts.eq(outbox::attempts + 1),
+        ))
+        .execute(conn)?;
+    Ok(outbox::table
+        .filter(outbox::id.eq_any(&ids))
+        .order(outbox::id)
+        .select(OutboxRow::as_select())
+        .load(conn)?)
+}
+
+pub fn mark_sent(conn: &mut DbConnection, id: i64, message_name: &str) -> DbResult<()> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq(SENT),
+            outbox::fcm_message_name.eq(Some(message_name)),
+            outbox::sent_at.eq(Some(now())),
+            outbox::locked_until.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(None::<String>),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+pub fn mark_retry(
+    conn: &mut DbConnection,
+    id: i64,
+    at: NaiveDateTime,
+    error: &str,
+) -> DbResult<()> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq(PENDING),
+            outbox::next_attempt_at.eq(at),
+            outbox::locked_until.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(Some(error)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// A final outcome other than sent: `failed`, `undeliverable`.
+pub fn mark_final(conn: &mut DbConnection, id: i64, status: &str, error: &str) -> DbResult<()> {
+    diesel::update(outbox::table.find(id))
+        .set((
+            outbox::status.eq(status),
+            outbox::locked_until.eq(None::<NaiveDateTime>),
+            outbox::last_error.eq(Some(error)),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// FCM says the token is dead: forget the device, and every other queued push to it.
+pub fn drop_token(conn: &mut DbConnection, token: &str, error: &str) -> DbResult<()> {
+    diesel::delete(devices::table.filter(devices::fcm_token.eq(token))).execute(conn)?;
+    diesel::update(
+        outbox::table
+            .filter(outbox::fcm_token.eq(token))
+            .filter(outbox::status.eq_any([PENDING, SENDING])),
+    )
+    .set((
+        outbox::status.eq(TOKEN_DROPPED),
+        outbox::locked_until.eq(None::<NaiveDateTime>),
+        outbox::last_error.eq(Some(error)),
+    ))
+    .execute(conn)?;
+    Ok(())
+}
+
+pub fn find(conn: &mut DbConnection, id: i64) -> DbResult<OutboxRow> {
+    outbox::table
+        .find(id)
+        .select(OutboxRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(super::DbError::NotFound)
+}
+
+pub fn all(conn: &mut DbConnection) -> DbResult<Vec<OutboxRow>> {
+    Ok(outbox::table
+        .order(outbox::id)
+        .select(OutboxRow::as_select())
+        .load(conn)?)
+}
