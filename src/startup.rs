@@ -16,6 +16,7 @@ use crate::api::{self, AppState};
 use crate::auth::{sms, TokenKeys};
 use crate::config::Settings;
 use crate::db::Db;
+use crate::planning::runner::PlanRunner;
 
 pub struct Application {
     port: u16,
@@ -108,16 +109,20 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes (or a signal arrives), then drains gracefully.
+    /// The planning runner works alongside and stops with the server.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
+        let planner = PlanRunner::spawn(self.db.clone());
         let handle = self.server.handle();
         let server = self.server;
         tokio::pin!(server);
-        tokio::select! {
+        let result = tokio::select! {
             result = &mut server => result,
             () = shutdown => {
                 handle.stop(true).await;
                 server.await
             }
-        }
+        };
+        planner.shutdown().await;
+        result
     }
 }

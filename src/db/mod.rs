@@ -5,6 +5,7 @@ pub mod accounts;
 pub mod catalog;
 pub mod events;
 pub mod outbox;
+pub mod plans;
 pub mod requests;
 pub mod schema;
 

@@ -183,3 +183,20 @@ diesel::table! {
 
 diesel::joinable!(outbox -> accounts (account_id));
 diesel::allow_tables_to_appear_in_same_query!(outbox, accounts);
+
+diesel::table! {
+    plans (id) {
+        id -> BigInt,
+        region_id -> BigInt,
+        dates -> Text,
+        status -> Text,
+        time_limit_ms -> BigInt,
+        seed -> BigInt,
+        requested_by -> Nullable<BigInt>,
+        draft_json -> Nullable<Text>,
+        error -> Nullable<Text>,
+        created_at -> Timestamp,
+        started_at -> Nullable<Timestamp>,
+        finished_at -> Nullable<Timestamp>,
+    }
+}

@@ -12,5 +12,6 @@ mod auth;
 mod catalog;
 mod contract;
 mod migrations;
+mod plans;
 mod requests;
 mod validation;

@@ -5,5 +5,6 @@ pub mod auth;
 pub mod catalog;
 pub mod devices;
 pub mod me;
+pub mod plans;
 pub mod requests;
 pub mod views;

@@ -1,0 +1,210 @@
+//! Planning jobs: a coordinator asks for a draft plan of some dates; the runner solves it in the
+//! background and the draft appears on the job when it is done.
+
+use actix_web::{get, post, web, HttpResponse};
+use chrono::{DateTime, NaiveDate, Utc};
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::api::error::{ApiError, ErrorBody};
+use crate::api::extract::{Principal, ValidJson};
+use crate::api::AppState;
+use crate::db::plans::{self, NewPlan, PlanRow};
+use crate::db::{self, catalog, DbError};
+use crate::domain::{time_zone, Invalid, Role};
+use crate::planning::Draft;
+
+/// Most dates one plan may cover.
+const MAX_DATES: usize = 14;
+/// Planning time a coordinator may ask for, in seconds.
+const TIME_LIMITS: std::ops::RangeInclusive<u32> = 1..=120;
+const DEFAULT_TIME_LIMIT: u32 = 10;
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct CreatePlan {
+    /// The region; coordinators may omit it (their own).
+    pub region_id: Option<i64>,
+    /// Dates to plan (the region's calendar), today or later; at most 14.
+    pub dates: Vec<NaiveDate>,
+    /// How long the planner may search, 1..=120 seconds (default 10).
+    pub time_limit_seconds: Option<u32>,
+    /// Seed of the planner's random choices (default 1): the same seed and inputs give the
+    /// same plan when the search is not cut short by time.
+    pub seed: Option<u32>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum PlanStatus {
+    Queued,
+    Running,
+    Done,
+    Failed,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct PlanView {
+    pub id: i64,
+    pub region_id: i64,
+    pub dates: Vec<NaiveDate>,
+    pub status: PlanStatus,
+    pub time_limit_seconds: f64,
+    pub created_at: DateTime<Utc>,
+    pub started_at: Option<DateTime<Utc>>,
+    pub finished_at: Option<DateTime<Utc>>,
+    /// Why planning failed, when it did.
+    pub error: Option<String>,
+    /// The plan, when done.
+    pub draft: Option<Draft>,
+}
+
+fn utc(t: chrono::NaiveDateTime) -> DateTime<Utc> {
+    DateTime::from_naive_utc_and_offset(t, Utc)
+}
+
+impl PlanView {
+    fn from_row(row: PlanRow) -> Result<PlanView, ApiError> {
+        let corrupt = |what: &str, e: serde_json::Error| {
+            ApiError::internal(format!("stored plan {what} unreadable: {e}"))
+        };
+        Ok(PlanView {
+            id: row.id,
+            region_id: row.region_id,
+            dates: serde_json::from_str(&row.dates).map_err(|e| corrupt("dates", e))?,
+            status: match row.status.as_str() {
+                plans::QUEUED => PlanStatus::Queued,
+                plans::RUNNING => PlanStatus::Running,
+                plans::DONE => PlanStatus::Done,
+                _ => PlanStatus::Failed,
+            },
+            time_limit_seconds: row.time_limit_ms as f64 / 1000.0,
+            created_at: utc(row.created_at),
+            started_at: row.started_at.map(utc),
+            finished_at: row.finished_at.map(utc),
+            error: row.error,
+            draft: row
+                .draft_json
+                .as_deref()
+                .map(serde_json::from_str)
+                .transpose()
+                .map_err(|e| corrupt("draft", e))?,
+        })
+    }
+}
+
+/// Start planning some dates of a region. Answers at once (202); poll the job for the draft.
+#[utoipa::path(
+    tag = "plans",
+    request_body = CreatePlan,
+    responses((status = 202, body = PlanView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/plans")]
+pub async fn create(
+    state: web::Data<AppState>,
+    who: Principal,
+    body: ValidJson<CreatePlan>,
+) -> Result<HttpResponse, ApiError> {
+    who.require(&[Role::Coordinator, Role::Admin])?;
+    let b = body.0;
+    let region_id = who.managed_region(b.region_id)?;
+    let mut dates = b.dates;
+    dates.sort_unstable();
+    dates.dedup();
+    if dates.is_empty() {
+        return Err(Invalid::new("dates", "required", "give at least one date").into());
+    }
+    if dates.len() > MAX_DATES {
+        return Err(Invalid::new(
+            "dates",
+            "too_many",
+            format!("at most {MAX_DATES} dates in one plan"),
+        )
+        .into());
+    }
+    let limit = b.time_limit_seconds.unwrap_or(DEFAULT_TIME_LIMIT);
+    if !TIME_LIMITS.contains(&limit) {
+        return Err(Invalid::new(
+            "time_limit_seconds",
+            "out_of_range",
+            format!(
+                "between {} and {} seconds",
+                TIME_LIMITS.start(),
+                TIME_LIMITS.end()
+            ),
+        )
+        .into());
+    }
+    let dates_json =
+        serde_json::to_string(&dates).map_err(|e| ApiError::internal(e.to_string()))?;
+    let new = NewPlan {
+        region_id,
+        dates: dates_json,
+        status: plans::QUEUED.to_string(),
+        time_limit_ms: i64::from(limit) * 1000,
+        seed: i64::from(b.seed.unwrap_or(1)),
+        requested_by: Some(who.account_id),
+        created_at: db::now(),
+    };
+    let actor = who.actor();
+    let first = dates[0];
+    let region = state
+        .db
+        .read(move |conn| catalog::region_find(conn, region_id))
+        .await
+        .map_err(|e| match e {
+            DbError::NotFound => {
+                Invalid::new("region_id", "unknown_reference", "no such region").into()
+            }
+            other => ApiError::from(other),
+        })?;
+    let zone = time_zone(&region.time_zone)
+        .map_err(|e| ApiError::internal(format!("stored time zone unreadable: {e}")))?;
+    let today = Utc::now().with_timezone(&zone).date_naive();
+    if first < today {
+        return Err(Invalid::new(
+            "dates",
+            "date_in_past",
+            format!("plan today ({today}) or later"),
+        )
+        .into());
+    }
+    let plan = state
+        .db
+        .write(move |conn| plans::insert(conn, &actor, new))
+        .await?;
+    let id = plan.id;
+    Ok(HttpResponse::Accepted()
+        .insert_header(("Location", format!("/v1/plans/{id}")))
+        .json(PlanView::from_row(plan)?))
+}
+
+/// A planning job: its state and, when done, the draft.
+#[utoipa::path(
+    tag = "plans",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = PlanView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[get("/plans/{id}")]
+pub async fn get(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    who.require(&[Role::Coordinator, Role::Admin])?;
+    let id = path.into_inner();
+    let plan = state
+        .db
+        .read(move |conn| plans::find(conn, id))
+        .await
+        .map_err(|e| match e {
+            DbError::NotFound => ApiError::not_found("plan"),
+            other => other.into(),
+        })?;
+    if !who.sees_region(plan.region_id) {
+        return Err(ApiError::not_found("plan"));
+    }
+    Ok(HttpResponse::Ok().json(PlanView::from_row(plan)?))
+}

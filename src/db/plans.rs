@@ -1,0 +1,143 @@
+//! Planning jobs and what the planner reads: queued by a coordinator, claimed by the runner,
+//! finished with a draft or an error. Claiming is a compare-and-set on the status, so two
+//! runners (or two service instances) never solve one job twice.
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::events::{self, Actor, Change};
+use super::requests::RequestRow;
+use super::schema::{plans, visit_requests};
+use super::{now, DbConnection, DbError, DbResult};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = plans)]
+pub struct PlanRow {
+    pub id: i64,
+    pub region_id: i64,
+    /// JSON array of dates.
+    pub dates: String,
+    pub status: String,
+    pub time_limit_ms: i64,
+    pub seed: i64,
+    pub requested_by: Option<i64>,
+    pub draft_json: Option<String>,
+    pub error: Option<String>,
+    pub created_at: NaiveDateTime,
+    pub started_at: Option<NaiveDateTime>,
+    pub finished_at: Option<NaiveDateTime>,
+}
+
+#[derive(Debug, Clone, Insertable)]
+#[diesel(table_name = plans)]
+pub struct NewPlan {
+    pub region_id: i64,
+    pub dates: String,
+    pub status: String,
+    pub time_limit_ms: i64,
+    pub seed: i64,
+    pub requested_by: Option<i64>,
+    pub created_at: NaiveDateTime,
+}
+
+pub const QUEUED: &str = "queued";
+pub const RUNNING: &str = "running";
+pub const DONE: &str = "done";
+pub const FAILED: &str = "failed";
+
+pub fn insert(conn: &mut DbConnection, actor: &Actor, new: NewPlan) -> DbResult<PlanRow> {
+    let id: i64 = diesel::insert_into(plans::table)
+        .values(&new)
+        .returning(plans::id)
+        .get_result(conn)?;
+    events::record(
+        conn,
+        actor,
+        Change {
+            entity: "plan",
+            entity_id: id,
+            region_id: Some(new.region_id),
+            action: "requested",
+            before: None,
+            after: Some(serde_json::json!({
+                "dates": serde_json::from_str::<serde_json::Value>(&new.dates).unwrap_or_default(),
+                "time_limit_ms": new.time_limit_ms,
+            })),
+        },
+    )?;
+    find(conn, id)
+}
+
+pub fn find(conn: &mut DbConnection, id: i64) -> DbResult<PlanRow> {
+    plans::table
+        .find(id)
+        .select(PlanRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(DbError::NotFound)
+}
+
+/// Take the oldest queued job, marking it running; None when nothing waits (or another runner
+/// took it first).
+pub fn claim_next(conn: &mut DbConnection) -> DbResult<Option<PlanRow>> {
+    let next: Option<i64> = plans::table
+        .filter(plans::status.eq(QUEUED))
+        .order(plans::id.asc())
+        .select(plans::id)
+        .first(conn)
+        .optional()?;
+    let Some(id) = next else { return Ok(None) };
+    let claimed = diesel::update(plans::table.find(id).filter(plans::status.eq(QUEUED)))
+        .set((plans::status.eq(RUNNING), plans::started_at.eq(Some(now()))))
+        .execute(conn)?;
+    if claimed == 0 {
+        return Ok(None);
+    }
+    find(conn, id).map(Some)
+}
+
+/// Record the outcome of a running job.
+pub fn finish(conn: &mut DbConnection, id: i64, outcome: Result<String, String>) -> DbResult<()> {
+    let (status, draft, error) = match outcome {
+        Ok(draft) => (DONE, Some(draft), None),
+        Err(error) => (FAILED, None, Some(error)),
+    };
+    diesel::update(plans::table.find(id).filter(plans::status.eq(RUNNING)))
+        .set((
+            plans::status.eq(status),
+            plans::draft_json.eq(draft),
+            plans::error.eq(error),
+            plans::finished_at.eq(Some(now())),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// Jobs a stopped process left running go back to the queue (at start-up).
+pub fn requeue_running(conn: &mut DbConnection) -> DbResult<usize> {
+    Ok(
+        diesel::update(plans::table.filter(plans::status.eq(RUNNING)))
+            .set((
+                plans::status.eq(QUEUED),
+                plans::started_at.eq(None::<NaiveDateTime>),
+            ))
+            .execute(conn)?,
+    )
+}
+
+/// Requests of a region waiting for a visit whose allowed dates meet `first..=last`.
+pub fn plannable_requests(
+    conn: &mut DbConnection,
+    region_id: i64,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> DbResult<Vec<RequestRow>> {
+    Ok(visit_requests::table
+        .filter(visit_requests::region_id.eq(region_id))
+        .filter(visit_requests::status.eq_any(["submitted", "missed"]))
+        .filter(visit_requests::earliest_date.le(last))
+        .filter(visit_requests::deadline.ge(first))
+        .order(visit_requests::id.asc())
+        .select(RequestRow::as_select())
+        .load(conn)?)
+}

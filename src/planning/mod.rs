@@ -1,0 +1,389 @@
+//! Planning inside the service: database rows become a planner problem, the planner's solution
+//! becomes a draft coordinators read, and a background runner works through queued jobs without
+//! ever blocking an HTTP worker.
+
+pub mod runner;
+
+use std::collections::HashMap;
+
+use chrono::{Datelike, NaiveDate};
+use jemput_planner as planner;
+use serde::{Deserialize, Serialize};
+use utoipa::ToSchema;
+
+use crate::db::catalog::{RegionRow, ServiceKindRow, TeamRow};
+use crate::db::requests::RequestRow;
+use crate::domain::{PreferredWindow, VehicleProfile, Weekday, WeeklyShiftPattern};
+
+/// Everything a plan reads, loaded in one go.
+#[derive(Debug, Clone)]
+pub struct PlanInput {
+    pub region: RegionRow,
+    pub kinds: Vec<ServiceKindRow>,
+    pub teams: Vec<TeamRow>,
+    pub requests: Vec<RequestRow>,
+}
+
+/// Speed and road circuity of each way of travelling, for the great-circle travel model.
+pub fn vehicle(profile: &str) -> planner::VehicleProfile {
+    let (speed_kmh, circuity) = match profile.parse::<VehicleProfile>() {
+        Ok(VehicleProfile::Car) => (35.0, 1.5),
+        Ok(VehicleProfile::Boat) => (15.0, 1.2),
+        Ok(VehicleProfile::OnFoot) => (4.5, 1.3),
+        Ok(VehicleProfile::Motorbike) | Err(_) => (30.0, 1.4),
+    };
+    planner::VehicleProfile {
+        speed_kmh,
+        circuity,
+    }
+}
+
+fn planner_date(date: NaiveDate) -> Result<planner::Date, String> {
+    planner::Date::parse(&date.format("%Y-%m-%d").to_string())
+}
+
+/// The planner's problem for `dates` (sorted, distinct).
+pub fn build_problem(input: &PlanInput, dates: &[NaiveDate]) -> Result<planner::Problem, String> {
+    let (Some(first), Some(last)) = (dates.first(), dates.last()) else {
+        return Err("no dates to plan".to_string());
+    };
+    let kinds: HashMap<i64, &ServiceKindRow> = input.kinds.iter().map(|k| (k.id, k)).collect();
+    let mut teams = Vec::new();
+    for team in input.teams.iter().filter(|t| t.active) {
+        let pattern: WeeklyShiftPattern = serde_json::from_str(&team.shift_pattern)
+            .map_err(|e| format!("team {}: stored shift pattern is unreadable: {e}", team.id))?;
+        let skills: Vec<String> = serde_json::from_str(&team.skills)
+            .map_err(|e| format!("team {}: stored skills are unreadable: {e}", team.id))?;
+        let mut shifts = Vec::new();
+        for &date in dates {
+            let Some(day) = pattern.for_weekday(Weekday::from(date.weekday())) else {
+                continue;
+            };
+            shifts.push(planner::Shift {
+                date: planner_date(date)?,
+                start: planner::Minutes(f64::from(day.start.minutes())),
+                end: planner::Minutes(f64::from(day.end.minutes())),
+                breaks: day
+                    .breaks
+                    .iter()
+                    .map(|b| planner::Break {
+                        earliest: planner::Minutes(f64::from(b.window_start.minutes())),
+                        latest: planner::Minutes(f64::from(
+                            b.window_end.minutes() - b.duration_minutes,
+                        )),
+                        minutes: f64::from(b.duration_minutes),
+                    })
+                    .collect(),
+                locked: false,
+            });
+        }
+        let depot = planner::Location::Geo {
+            lat: team.depot_lat,
+            lon: team.depot_lon,
+        };
+        teams.push(planner::Team {
+            id: team.id.to_string(),
+            start: depot,
+            end: None,
+            shifts,
+            skills,
+            vehicle: vehicle(&team.vehicle_profile),
+            max_visits: usize::try_from(team.max_visits_per_day).ok(),
+            max_route_minutes: None,
+            max_route_distance: None,
+            fixed_cost: 0.0,
+            capacity: None,
+        });
+    }
+    let mut jobs = Vec::new();
+    for request in &input.requests {
+        let kind = kinds.get(&request.service_kind_id).ok_or_else(|| {
+            format!(
+                "request {}: service kind {} is missing",
+                request.id, request.service_kind_id
+            )
+        })?;
+        let preferred: Vec<PreferredWindow> = serde_json::from_str(&request.preferred_windows)
+            .map_err(|e| format!("request {}: stored windows are unreadable: {e}", request.id))?;
+        jobs.push(planner::Job {
+            id: request.id.to_string(),
+            location: planner::Location::Geo {
+                lat: request.lat,
+                lon: request.lon,
+            },
+            service_minutes: f64::from(kind.default_duration_minutes),
+            time_windows: common_time_window(&preferred),
+            earliest_date: Some(planner_date(request.earliest_date.max(*first))?),
+            deadline: Some(planner_date(request.deadline.min(*last).max(*first))?),
+            skills: kind.required_skill.iter().cloned().collect(),
+            priority: match request.priority.as_str() {
+                "urgent" => planner::Priority::Urgent,
+                "high" => planner::Priority::High,
+                "low" => planner::Priority::Low,
+                _ => planner::Priority::Normal,
+            },
+            pin: None,
+            group: None,
+            demand: 0.0,
+        });
+    }
+    Ok(planner::Problem {
+        jobs,
+        teams,
+        travel: planner::TravelSpec::GreatCircle,
+        objective: planner::ObjectiveWeights::default(),
+        previous: Vec::new(),
+    })
+}
+
+/// The planner takes time windows per job, not per date: when every preferred day names the
+/// same hours, those hours become the job's window; otherwise the visit may happen at any time
+/// of the shift.
+fn common_time_window(preferred: &[PreferredWindow]) -> Vec<planner::TimeWindow> {
+    let mut hours = preferred.iter().map(|w| (w.start, w.end));
+    let Some(first) = hours.next() else {
+        return Vec::new();
+    };
+    if hours.any(|h| h != first) {
+        return Vec::new();
+    }
+    match first {
+        (Some(start), Some(end)) => vec![planner::TimeWindow {
+            start: planner::Minutes(f64::from(start.minutes())),
+            end: planner::Minutes(f64::from(end.minutes())),
+        }],
+        _ => Vec::new(),
+    }
+}
+
+/// A finished plan as coordinators see it. Times are local to the region (`time_zone`), as
+/// `HH:MM`.
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct Draft {
+    pub time_zone: String,
+    pub routes: Vec<DraftRoute>,
+    pub unassigned: Vec<DraftUnassigned>,
+    /// Places where many requests sit close together: candidates for a pop-up service.
+    pub hotspots: Vec<DraftHotspot>,
+    pub kpis: DraftKpis,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct DraftRoute {
+    pub team_id: i64,
+    pub team_name: String,
+    pub date: NaiveDate,
+    pub leave: String,
+    pub back: String,
+    pub distance_km: f64,
+    pub travel_minutes: f64,
+    pub stops: Vec<DraftStop>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DraftStop {
+    Visit {
+        request_id: i64,
+        arrival: String,
+        start: String,
+        end: String,
+        /// The hour promised to the citizen: the planned start rounded down to the half hour,
+        /// and an hour and a half after.
+        promised_window: PromisedWindow,
+    },
+    Break {
+        start: String,
+        end: String,
+    },
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct PromisedWindow {
+    pub start: String,
+    pub end: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct DraftUnassigned {
+    pub request_id: i64,
+    /// Stable reason code: no_skilled_team, no_shift_on_allowed_dates, time_window_unreachable,
+    /// exceeds_capacity, pin_infeasible, group_conflict, routes_full.
+    pub reason: String,
+    pub detail: String,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct DraftHotspot {
+    pub lat: f64,
+    pub lon: f64,
+    pub radius_m: f64,
+    pub request_ids: Vec<i64>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct DraftKpis {
+    pub requests: usize,
+    pub visits: usize,
+    pub unassigned: usize,
+    pub routes: usize,
+    pub distance_km: f64,
+    pub travel_hours: f64,
+    pub service_hours: f64,
+    pub teams: Vec<DraftTeamKpi>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
+pub struct DraftTeamKpi {
+    pub team_id: i64,
+    pub visits: usize,
+    pub distance_km: f64,
+    /// Travel and service minutes over shift minutes (breaks excluded), 0..1.
+    pub utilisation: f64,
+}
+
+/// `HH:MM` of minutes after midnight (rounded to the minute).
+pub fn clock(minutes: f64) -> String {
+    let total = minutes.round().max(0.0) as i64;
+    format!("{:02}:{:02}", total / 60, total % 60)
+}
+
+fn promised(start: f64) -> PromisedWindow {
+    let from = (start / 30.0).floor() * 30.0;
+    PromisedWindow {
+        start: clock(from),
+        end: clock(from + 90.0),
+    }
+}
+
+fn id_of(text: &str) -> i64 {
+    text.parse().unwrap_or_default()
+}
+
+/// Turn the planner's solution into the draft coordinators read.
+pub fn draft(input: &PlanInput, solution: &planner::Solution) -> Draft {
+    let names: HashMap<String, &str> = input
+        .teams
+        .iter()
+        .map(|t| (t.id.to_string(), t.name.as_str()))
+        .collect();
+    let routes = solution
+        .routes
+        .iter()
+        .map(|route| DraftRoute {
+            team_id: id_of(&route.team),
+            team_name: names
+                .get(&route.team)
+                .copied()
+                .unwrap_or_default()
+                .to_string(),
+            date: NaiveDate::parse_from_str(route.date.as_str(), "%Y-%m-%d").unwrap_or_default(),
+            leave: clock(route.start),
+            back: clock(route.end),
+            distance_km: route.distance / 1000.0,
+            travel_minutes: route.travel_minutes,
+            stops: route
+                .stops
+                .iter()
+                .map(|stop| match stop {
+                    planner::Stop::Visit {
+                        job,
+                        arrival,
+                        start,
+                        end,
+                        ..
+                    } => DraftStop::Visit {
+                        request_id: id_of(job),
+                        arrival: clock(*arrival),
+                        start: clock(*start),
+                        end: clock(*end),
+                        promised_window: promised(*start),
+                    },
+                    planner::Stop::Break { start, end } => DraftStop::Break {
+                        start: clock(*start),
+                        end: clock(*end),
+                    },
+                })
+                .collect(),
+        })
+        .collect();
+    let kpis = &solution.kpis;
+    Draft {
+        time_zone: input.region.time_zone.clone(),
+        routes,
+        unassigned: solution
+            .unassigned
+            .iter()
+            .map(|u| DraftUnassigned {
+                request_id: id_of(&u.job),
+                reason: u.reason.as_str().to_string(),
+                detail: u.detail.clone(),
+            })
+            .collect(),
+        hotspots: solution
+            .hotspots
+            .iter()
+            .filter_map(|h| match h.centre {
+                planner::Location::Geo { lat, lon } => Some(DraftHotspot {
+                    lat,
+                    lon,
+                    radius_m: h.radius,
+                    request_ids: h.jobs.iter().map(|j| id_of(j)).collect(),
+                }),
+                _ => None,
+            })
+            .collect(),
+        kpis: DraftKpis {
+            requests: kpis.jobs,
+            visits: kpis.assigned,
+            unassigned: kpis.unassigned,
+            routes: kpis.routes,
+            distance_km: kpis.distance / 1000.0,
+            travel_hours: kpis.travel_minutes / 60.0,
+            service_hours: kpis.service_minutes / 60.0,
+            teams: kpis
+                .teams
+                .iter()
+                .map(|t| DraftTeamKpi {
+                    team_id: id_of(&t.team),
+                    visits: t.visits,
+                    distance_km: t.distance / 1000.0,
+                    utilisation: t.utilisation,
+                })
+                .collect(),
+        },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::domain::TimeOfDay;
+
+    #[test]
+    fn clock_and_promised_window() {
+        assert_eq!(clock(8.0 * 60.0 + 5.4), "08:05");
+        assert_eq!(
+            promised(9.0 * 60.0 + 47.0),
+            PromisedWindow {
+                start: "09:30".into(),
+                end: "11:00".into()
+            }
+        );
+    }
+
+    #[test]
+    fn one_shared_preferred_hour_becomes_the_window() {
+        let t = |m: u16| TimeOfDay::from_minutes(m);
+        let day = |d: u32, s: Option<TimeOfDay>, e: Option<TimeOfDay>| PreferredWindow {
+            date: NaiveDate::from_ymd_opt(2026, 11, d).unwrap_or_default(),
+            start: s,
+            end: e,
+        };
+        let same = [day(23, t(540), t(660)), day(24, t(540), t(660))];
+        assert_eq!(common_time_window(&same).len(), 1);
+        let differ = [day(23, t(540), t(660)), day(24, t(600), t(660))];
+        assert!(common_time_window(&differ).is_empty());
+        assert!(common_time_window(&[]).is_empty());
+    }
+}
