@@ -151,6 +151,7 @@ impl From<DbError> for ApiError {
                 format!("this was changed by someone else; the current version is {current}: reload and try again"),
             ),
             DbError::Duplicate(what) => ApiError::conflict("already_exists", format!("a {what} with these details already exists")),
+            DbError::Refused { code, message } => ApiError::conflict(code, message),
             DbError::Pool(e) => {
                 tracing::error!(error = %e, "database pool exhausted or unreachable");
                 ApiError::unavailable("database_unavailable", "the database is busy or unreachable; please retry")
@@ -202,6 +203,10 @@ pub const ERROR_CODES: &[(&str, &str)] = &[
         "409: the resource changed since the caller's copy (If-Match)",
     ),
     ("already_exists", "409: a unique name or code is taken"),
+    (
+        "plan_outdated",
+        "409: routes or requests changed after the plan was made; the message says which: plan again",
+    ),
     (
         "invalid_state",
         "409: the resource's status does not allow this change",

@@ -45,6 +45,7 @@ answer 409 `version_conflict` on a stale copy.",
         (name = "citizen", description = "A citizen's own visit requests"),
         (name = "requests", description = "Visit requests as coordinators see them"),
         (name = "catalog", description = "Regions, service kinds and teams"),
+        (name = "team", description = "The field team's routes (offline-first)"),
         (name = "plans", description = "Planning jobs: draft routes for a region's dates"),
         (name = "devices", description = "Push-notification tokens of the caller's phones"),
         (name = "admin", description = "Regions and staff accounts"),
@@ -130,6 +131,8 @@ pub fn routes(auth_limit: AuthRateLimit) -> impl FnOnce(&mut ServiceConfig) {
                 .service(v1::devices::remove)
                 .service(v1::plans::create)
                 .service(v1::plans::get)
+                .service(v1::plans::publish)
+                .service(v1::routes::my_route)
                 .service(v1::admin::create_region)
                 .service(v1::admin::create_staff),
         );

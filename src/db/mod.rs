@@ -7,6 +7,7 @@ pub mod events;
 pub mod outbox;
 pub mod plans;
 pub mod requests;
+pub mod routes;
 pub mod schema;
 
 use std::sync::{Arc, Mutex};
@@ -39,6 +40,9 @@ pub enum DbError {
     /// A unique constraint refused the write; the name says which.
     #[error("duplicate {0}")]
     Duplicate(&'static str),
+    /// The current state refuses the change; `code` is the API's error code (a 409).
+    #[error("{message}")]
+    Refused { code: &'static str, message: String },
     #[error("database error: {0}")]
     Query(#[from] diesel::result::Error),
     #[error("connection pool: {0}")]

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use super::events::{self, Actor, Change};
 use super::requests::RequestRow;
-use super::schema::{plans, visit_requests};
+use super::schema::{plans, route_stops, routes, visit_requests};
 use super::{now, DbConnection, DbError, DbResult};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -26,6 +26,7 @@ pub struct PlanRow {
     pub created_at: NaiveDateTime,
     pub started_at: Option<NaiveDateTime>,
     pub finished_at: Option<NaiveDateTime>,
+    pub published_at: Option<NaiveDateTime>,
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -125,19 +126,49 @@ pub fn requeue_running(conn: &mut DbConnection) -> DbResult<usize> {
     )
 }
 
-/// Requests of a region waiting for a visit whose allowed dates meet `first..=last`.
+/// The team and date of a request's current route, if it is on one.
+pub type Placed = Option<(i64, NaiveDate)>;
+
+/// Requests of a region a plan of `first..=last` may place: those waiting for a visit whose
+/// allowed dates meet the range, and those already scheduled on a route inside it (re-planned,
+/// preferably where they are: the second value is their current team and date).
 pub fn plannable_requests(
     conn: &mut DbConnection,
     region_id: i64,
     first: NaiveDate,
     last: NaiveDate,
-) -> DbResult<Vec<RequestRow>> {
-    Ok(visit_requests::table
+) -> DbResult<Vec<(RequestRow, Placed)>> {
+    let scheduled: Vec<(i64, i64, NaiveDate)> = route_stops::table
+        .inner_join(routes::table)
+        .filter(routes::region_id.eq(region_id))
+        .filter(routes::date.between(first, last))
+        .select((route_stops::request_id, routes::team_id, routes::date))
+        .load(conn)?;
+    let placed: std::collections::HashMap<i64, (i64, NaiveDate)> = scheduled
+        .into_iter()
+        .map(|(request, team, date)| (request, (team, date)))
+        .collect();
+    let waiting: Vec<RequestRow> = visit_requests::table
         .filter(visit_requests::region_id.eq(region_id))
         .filter(visit_requests::status.eq_any(["submitted", "missed"]))
         .filter(visit_requests::earliest_date.le(last))
         .filter(visit_requests::deadline.ge(first))
-        .order(visit_requests::id.asc())
         .select(RequestRow::as_select())
-        .load(conn)?)
+        .load(conn)?;
+    let on_routes: Vec<RequestRow> = visit_requests::table
+        .filter(visit_requests::id.eq_any(placed.keys().copied().collect::<Vec<_>>()))
+        .filter(visit_requests::status.eq("scheduled"))
+        .select(RequestRow::as_select())
+        .load(conn)?;
+    let mut all: Vec<(RequestRow, Placed)> = waiting
+        .into_iter()
+        .chain(on_routes)
+        .map(|r| {
+            let at = placed.get(&r.id).copied();
+            (r, at)
+        })
+        .collect();
+    all.sort_by_key(|(r, _)| r.id);
+    all.dedup_by_key(|(r, _)| r.id);
+    Ok(all)
 }

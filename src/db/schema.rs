@@ -198,5 +198,39 @@ diesel::table! {
         created_at -> Timestamp,
         started_at -> Nullable<Timestamp>,
         finished_at -> Nullable<Timestamp>,
+        published_at -> Nullable<Timestamp>,
     }
 }
+
+diesel::table! {
+    routes (id) {
+        id -> BigInt,
+        region_id -> BigInt,
+        team_id -> BigInt,
+        date -> Date,
+        version -> Integer,
+        plan_id -> Nullable<BigInt>,
+        distance_m -> Double,
+        leave_at -> Timestamp,
+        back_at -> Timestamp,
+        updated_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    route_stops (id) {
+        id -> BigInt,
+        route_id -> BigInt,
+        position -> Integer,
+        request_id -> BigInt,
+        planned_start -> Timestamp,
+        planned_end -> Timestamp,
+        window_start -> Timestamp,
+        window_end -> Timestamp,
+    }
+}
+
+diesel::joinable!(route_stops -> routes (route_id));
+diesel::joinable!(route_stops -> visit_requests (request_id));
+diesel::allow_tables_to_appear_in_same_query!(routes, route_stops);
+diesel::allow_tables_to_appear_in_same_query!(route_stops, visit_requests);

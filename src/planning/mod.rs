@@ -21,7 +21,8 @@ pub struct PlanInput {
     pub region: RegionRow,
     pub kinds: Vec<ServiceKindRow>,
     pub teams: Vec<TeamRow>,
-    pub requests: Vec<RequestRow>,
+    /// With the team and date of those already on a published route.
+    pub requests: Vec<(RequestRow, crate::db::plans::Placed)>,
 }
 
 /// Speed and road circuity of each way of travelling, for the great-circle travel model.
@@ -96,7 +97,15 @@ pub fn build_problem(input: &PlanInput, dates: &[NaiveDate]) -> Result<planner::
         });
     }
     let mut jobs = Vec::new();
-    for request in &input.requests {
+    let mut previous = Vec::new();
+    for (request, placed) in &input.requests {
+        if let Some((team, date)) = placed {
+            previous.push(planner::PreviousAssignment {
+                job: request.id.to_string(),
+                team: team.to_string(),
+                date: planner_date(*date)?,
+            });
+        }
         let kind = kinds.get(&request.service_kind_id).ok_or_else(|| {
             format!(
                 "request {}: service kind {} is missing",
@@ -127,12 +136,14 @@ pub fn build_problem(input: &PlanInput, dates: &[NaiveDate]) -> Result<planner::
             demand: 0.0,
         });
     }
+    // Only teams still planned for can keep their visits.
+    previous.retain(|p: &planner::PreviousAssignment| teams.iter().any(|t| t.id == p.team));
     Ok(planner::Problem {
         jobs,
         teams,
         travel: planner::TravelSpec::GreatCircle,
         objective: planner::ObjectiveWeights::default(),
-        previous: Vec::new(),
+        previous,
     })
 }
 
@@ -353,6 +364,80 @@ pub fn draft(input: &PlanInput, solution: &planner::Solution) -> Draft {
                 .collect(),
         },
     }
+}
+
+fn minutes_of(clock_text: &str) -> Result<i64, String> {
+    let (h, m) = clock_text
+        .split_once(':')
+        .ok_or_else(|| format!("bad time {clock_text:?} in the draft"))?;
+    let h: i64 = h.parse().map_err(|_| format!("bad time {clock_text:?}"))?;
+    let m: i64 = m.parse().map_err(|_| format!("bad time {clock_text:?}"))?;
+    Ok(h * 60 + m)
+}
+
+/// Local `HH:MM` on `date` in `zone`, as UTC.
+fn utc_of(
+    zone: chrono_tz::Tz,
+    date: NaiveDate,
+    clock_text: &str,
+) -> Result<chrono::NaiveDateTime, String> {
+    use chrono::TimeZone;
+    let local =
+        date.and_time(chrono::NaiveTime::MIN) + chrono::Duration::minutes(minutes_of(clock_text)?);
+    zone.from_local_datetime(&local)
+        .earliest()
+        .map(|t| t.naive_utc())
+        .ok_or_else(|| format!("{local} does not exist in {zone}"))
+}
+
+/// What publishing a finished plan writes, in UTC.
+pub fn publication(
+    plan_id: i64,
+    dates: Vec<NaiveDate>,
+    draft: &Draft,
+) -> Result<crate::db::routes::Publication, String> {
+    use crate::db::routes::{Publication, PublishRoute, PublishStop};
+    let zone: chrono_tz::Tz = draft
+        .time_zone
+        .parse()
+        .map_err(|e| format!("time zone of the draft: {e}"))?;
+    let mut routes = Vec::with_capacity(draft.routes.len());
+    for route in &draft.routes {
+        let mut stops = Vec::new();
+        for stop in &route.stops {
+            if let DraftStop::Visit {
+                request_id,
+                start,
+                end,
+                promised_window,
+                ..
+            } = stop
+            {
+                stops.push(PublishStop {
+                    request_id: *request_id,
+                    planned_start: utc_of(zone, route.date, start)?,
+                    planned_end: utc_of(zone, route.date, end)?,
+                    window_start: utc_of(zone, route.date, &promised_window.start)?,
+                    window_end: utc_of(zone, route.date, &promised_window.end)?,
+                    window_local: (promised_window.start.clone(), promised_window.end.clone()),
+                });
+            }
+        }
+        routes.push(PublishRoute {
+            team_id: route.team_id,
+            date: route.date,
+            distance_m: route.distance_km * 1000.0,
+            leave_at: utc_of(zone, route.date, &route.leave)?,
+            back_at: utc_of(zone, route.date, &route.back)?,
+            stops,
+        });
+    }
+    Ok(Publication {
+        plan_id,
+        dates,
+        routes,
+        unassigned: draft.unassigned.iter().map(|u| u.request_id).collect(),
+    })
 }
 
 #[cfg(test)]

@@ -1,3 +1,4 @@
 //! Push notifications over FCM HTTP v1 (the legacy API is gone).
 
 pub mod fcm;
+pub mod messages;

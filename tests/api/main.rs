@@ -11,6 +11,7 @@ mod access;
 mod auth;
 mod catalog;
 mod contract;
+mod dispatch;
 mod migrations;
 mod plans;
 mod requests;

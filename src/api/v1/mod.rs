@@ -7,4 +7,5 @@ pub mod devices;
 pub mod me;
 pub mod plans;
 pub mod requests;
+pub mod routes;
 pub mod views;

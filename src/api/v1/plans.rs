@@ -208,3 +208,73 @@ pub async fn get(
     }
     Ok(HttpResponse::Ok().json(PlanView::from_row(plan)?))
 }
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct PublishedView {
+    /// Routes that got a new version (teams' phones are told).
+    pub routes_changed: usize,
+    /// Requests newly scheduled or moved (their citizens are told).
+    pub requests_scheduled: usize,
+    /// Requests taken off a route and waiting again (their citizens are told).
+    pub requests_unscheduled: usize,
+    /// Push messages written to the outbox.
+    pub pushes: usize,
+}
+
+/// Make a finished plan live: in one transaction the routes get new versions, the requests
+/// move to "scheduled" with their promised window, and every affected team phone and citizen
+/// gets a push. Refused (409 `plan_outdated`) when routes or requests changed after the plan
+/// was made, saying which.
+#[utoipa::path(
+    tag = "plans",
+    params(("id" = i64, Path)),
+    responses((status = 200, body = PublishedView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/plans/{id}/publish")]
+pub async fn publish(
+    state: web::Data<AppState>,
+    who: Principal,
+    path: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    who.require(&[Role::Coordinator, Role::Admin])?;
+    let id = path.into_inner();
+    let plan = state
+        .db
+        .read(move |conn| plans::find(conn, id))
+        .await
+        .map_err(|e| match e {
+            DbError::NotFound => ApiError::not_found("plan"),
+            other => other.into(),
+        })?;
+    if !who.sees_region(plan.region_id) {
+        return Err(ApiError::not_found("plan"));
+    }
+    let view = PlanView::from_row(plan)?;
+    let Some(draft) = view.draft else {
+        return Err(ApiError::conflict(
+            "invalid_state",
+            "the plan has no draft yet: wait until it is done",
+        ));
+    };
+    let publication =
+        crate::planning::publication(id, view.dates, &draft).map_err(ApiError::internal)?;
+    let actor = who.actor();
+    let published = state
+        .db
+        .write(move |conn| {
+            crate::db::routes::publish(
+                conn,
+                &actor,
+                &publication,
+                &crate::push::messages::JemputNotices,
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(PublishedView {
+        routes_changed: published.routes_changed,
+        requests_scheduled: published.requests_scheduled,
+        requests_unscheduled: published.requests_unscheduled,
+        pushes: published.pushes,
+    }))
+}

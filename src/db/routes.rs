@@ -1,0 +1,501 @@
+//! Published routes and their stops, and publishing a plan: in ONE transaction the routes get
+//! new versions, the requests their schedule, and the outbox a push for every affected phone.
+
+use std::collections::{BTreeMap, BTreeSet, HashMap};
+
+use chrono::{NaiveDate, NaiveDateTime};
+use diesel::prelude::*;
+
+use super::catalog::{ServiceKindRow, TeamRow};
+use super::events::{self, Actor, Change};
+use super::outbox::{self, PushMessage};
+use super::plans::{self, PlanRow};
+use super::requests::RequestRow;
+use super::schema::{
+    accounts, plans as plans_table, route_stops, routes, service_kinds, team_members, teams,
+    visit_requests,
+};
+use super::{now, DbConnection, DbError, DbResult};
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = routes)]
+pub struct RouteRow {
+    pub id: i64,
+    pub region_id: i64,
+    pub team_id: i64,
+    pub date: NaiveDate,
+    pub version: i32,
+    pub plan_id: Option<i64>,
+    pub distance_m: f64,
+    pub leave_at: NaiveDateTime,
+    pub back_at: NaiveDateTime,
+    pub updated_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, Queryable, Selectable)]
+#[diesel(table_name = route_stops)]
+pub struct StopRow {
+    pub id: i64,
+    pub route_id: i64,
+    pub position: i32,
+    pub request_id: i64,
+    pub planned_start: NaiveDateTime,
+    pub planned_end: NaiveDateTime,
+    pub window_start: NaiveDateTime,
+    pub window_end: NaiveDateTime,
+}
+
+/// One stop to publish; times in UTC, plus the window as the citizen reads it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct PublishStop {
+    pub request_id: i64,
+    pub planned_start: NaiveDateTime,
+    pub planned_end: NaiveDateTime,
+    pub window_start: NaiveDateTime,
+    pub window_end: NaiveDateTime,
+    /// Local `HH:MM` of the window, for the citizen's message.
+    pub window_local: (String, String),
+}
+
+#[derive(Debug, Clone)]
+pub struct PublishRoute {
+    pub team_id: i64,
+    pub date: NaiveDate,
+    pub distance_m: f64,
+    pub leave_at: NaiveDateTime,
+    pub back_at: NaiveDateTime,
+    pub stops: Vec<PublishStop>,
+}
+
+/// A finished plan, ready to go live.
+#[derive(Debug, Clone)]
+pub struct Publication {
+    pub plan_id: i64,
+    pub dates: Vec<NaiveDate>,
+    pub routes: Vec<PublishRoute>,
+    /// Requests the plan considered but could not place.
+    pub unassigned: Vec<i64>,
+}
+
+/// The words of each push; written by the push layer, in the reader's language.
+pub trait Notices {
+    /// To a team member's phones: the route of `date` is now at `version`.
+    fn route_changed(&self, team_id: i64, date: NaiveDate, version: i32) -> PushMessage;
+    /// To a citizen: the visit is on `date` between `window`.
+    fn visit_scheduled(
+        &self,
+        language: &str,
+        request_id: i64,
+        date: NaiveDate,
+        window: &(String, String),
+    ) -> PushMessage;
+    /// To a citizen: the planned visit is off; it will be planned again.
+    fn visit_unscheduled(&self, language: &str, request_id: i64) -> PushMessage;
+}
+
+#[derive(Debug, Clone, Default, PartialEq, Eq)]
+pub struct Published {
+    pub routes_changed: usize,
+    pub requests_scheduled: usize,
+    pub requests_unscheduled: usize,
+    pub pushes: usize,
+}
+
+fn refused(code: &'static str, message: String) -> DbError {
+    DbError::Refused { code, message }
+}
+
+/// Make `publication` live. Refused (409) when the plan is not done, already published, or
+/// routes or requests it read changed after it was made.
+pub fn publish(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    publication: &Publication,
+    notices: &dyn Notices,
+) -> DbResult<Published> {
+    let plan: PlanRow = plans::find(conn, publication.plan_id)?;
+    if plan.status != plans::DONE {
+        return Err(refused(
+            "invalid_state",
+            format!("the plan is {}, not done", plan.status),
+        ));
+    }
+    if plan.published_at.is_some() {
+        return Err(refused(
+            "invalid_state",
+            "the plan is already published".to_string(),
+        ));
+    }
+    let at = now();
+    let existing: Vec<RouteRow> = routes::table
+        .filter(routes::region_id.eq(plan.region_id))
+        .filter(routes::date.eq_any(&publication.dates))
+        .select(RouteRow::as_select())
+        .load(conn)?;
+    let changed_routes: Vec<String> = existing
+        .iter()
+        .filter(|r| r.updated_at > plan.created_at)
+        .map(|r| {
+            format!(
+                "team {} on {} (now version {})",
+                r.team_id, r.date, r.version
+            )
+        })
+        .collect();
+    let considered: Vec<i64> = publication
+        .routes
+        .iter()
+        .flat_map(|r| r.stops.iter().map(|s| s.request_id))
+        .chain(publication.unassigned.iter().copied())
+        .collect();
+    let requests: Vec<RequestRow> = visit_requests::table
+        .filter(visit_requests::id.eq_any(&considered))
+        .select(RequestRow::as_select())
+        .load(conn)?;
+    let changed_requests: Vec<String> = requests
+        .iter()
+        .filter(|r| {
+            r.updated_at > plan.created_at
+                || !matches!(r.status.as_str(), "submitted" | "missed" | "scheduled")
+        })
+        .map(|r| format!("{} ({})", r.id, r.status))
+        .collect();
+    if !changed_routes.is_empty() || !changed_requests.is_empty() {
+        let mut what = Vec::new();
+        if !changed_routes.is_empty() {
+            what.push(format!("routes changed: {}", changed_routes.join(", ")));
+        }
+        if !changed_requests.is_empty() {
+            what.push(format!("requests changed: {}", changed_requests.join(", ")));
+        }
+        return Err(refused(
+            "plan_outdated",
+            format!(
+                "this plan was made before newer changes; {}. Plan again.",
+                what.join("; ")
+            ),
+        ));
+    }
+    let requests: HashMap<i64, RequestRow> = requests.into_iter().map(|r| (r.id, r)).collect();
+
+    // What the live routes said before, per request: (team, date, window start).
+    let existing_by_key: HashMap<(i64, NaiveDate), &RouteRow> =
+        existing.iter().map(|r| ((r.team_id, r.date), r)).collect();
+    let old_stops: Vec<StopRow> = route_stops::table
+        .filter(route_stops::route_id.eq_any(existing.iter().map(|r| r.id).collect::<Vec<_>>()))
+        .order((route_stops::route_id, route_stops::position))
+        .select(StopRow::as_select())
+        .load(conn)?;
+    let route_key: HashMap<i64, (i64, NaiveDate)> = existing
+        .iter()
+        .map(|r| (r.id, (r.team_id, r.date)))
+        .collect();
+    let mut old_place: HashMap<i64, (i64, NaiveDate, NaiveDateTime)> = HashMap::new();
+    let mut old_sequence: BTreeMap<(i64, NaiveDate), Vec<(i64, NaiveDateTime)>> = BTreeMap::new();
+    for stop in &old_stops {
+        if let Some(&(team, date)) = route_key.get(&stop.route_id) {
+            old_place.insert(stop.request_id, (team, date, stop.window_start));
+            old_sequence
+                .entry((team, date))
+                .or_default()
+                .push((stop.request_id, stop.planned_start));
+        }
+    }
+
+    let mut result = Published::default();
+    let mut new_place: HashMap<i64, (i64, NaiveDate)> = HashMap::new();
+    let mut touched: BTreeSet<(i64, NaiveDate)> = BTreeSet::new();
+    let new_routes: BTreeMap<(i64, NaiveDate), &PublishRoute> = publication
+        .routes
+        .iter()
+        .map(|r| ((r.team_id, r.date), r))
+        .collect();
+    let keys: BTreeSet<(i64, NaiveDate)> = new_routes
+        .keys()
+        .copied()
+        .chain(existing_by_key.keys().copied())
+        .collect();
+    for key in keys {
+        let planned = new_routes.get(&key);
+        let sequence: Vec<(i64, NaiveDateTime)> = planned
+            .map(|r| {
+                r.stops
+                    .iter()
+                    .map(|s| (s.request_id, s.planned_start))
+                    .collect()
+            })
+            .unwrap_or_default();
+        for (request, _) in &sequence {
+            new_place.insert(*request, key);
+        }
+        if old_sequence.get(&key).cloned().unwrap_or_default() == sequence
+            && existing_by_key.contains_key(&key) == planned.is_some_and(|r| !r.stops.is_empty())
+        {
+            continue;
+        }
+        let version = match existing_by_key.get(&key) {
+            Some(route) => {
+                diesel::delete(route_stops::table.filter(route_stops::route_id.eq(route.id)))
+                    .execute(conn)?;
+                let (distance, leave, back) = planned
+                    .map_or((0.0, route.leave_at, route.leave_at), |r| {
+                        (r.distance_m, r.leave_at, r.back_at)
+                    });
+                diesel::update(routes::table.find(route.id))
+                    .set((
+                        routes::version.eq(route.version + 1),
+                        routes::plan_id.eq(Some(plan.id)),
+                        routes::distance_m.eq(distance),
+                        routes::leave_at.eq(leave),
+                        routes::back_at.eq(back),
+                        routes::updated_at.eq(at),
+                    ))
+                    .execute(conn)?;
+                insert_stops(conn, route.id, planned.map(|r| r.stops.as_slice()))?;
+                route.version + 1
+            }
+            None => {
+                let Some(route) = planned else { continue };
+                let id: i64 = diesel::insert_into(routes::table)
+                    .values((
+                        routes::region_id.eq(plan.region_id),
+                        routes::team_id.eq(key.0),
+                        routes::date.eq(key.1),
+                        routes::version.eq(1),
+                        routes::plan_id.eq(Some(plan.id)),
+                        routes::distance_m.eq(route.distance_m),
+                        routes::leave_at.eq(route.leave_at),
+                        routes::back_at.eq(route.back_at),
+                        routes::updated_at.eq(at),
+                    ))
+                    .returning(routes::id)
+                    .get_result(conn)?;
+                insert_stops(conn, id, Some(&route.stops))?;
+                1
+            }
+        };
+        touched.insert(key);
+        result.routes_changed += 1;
+        for member in members_of(conn, key.0)? {
+            result.pushes += outbox::enqueue_for_account(
+                conn,
+                "route_changed",
+                member,
+                &notices.route_changed(key.0, key.1, version),
+            )?;
+        }
+    }
+
+    // Citizens whose visit moved (or is new) hear when; those taken off hear that too.
+    for route in &publication.routes {
+        for stop in &route.stops {
+            let Some(request) = requests.get(&stop.request_id) else {
+                continue;
+            };
+            let unchanged = old_place.get(&stop.request_id)
+                == Some(&(route.team_id, route.date, stop.window_start))
+                && request.status == "scheduled";
+            if unchanged {
+                continue;
+            }
+            set_status(
+                conn,
+                actor,
+                request,
+                "scheduled",
+                serde_json::json!({
+                    "team_id": route.team_id, "date": route.date,
+                    "window": [stop.window_local.0, stop.window_local.1],
+                }),
+            )?;
+            result.requests_scheduled += 1;
+            let language = language_of(conn, request.citizen_id)?;
+            result.pushes += outbox::enqueue_for_account(
+                conn,
+                "visit_scheduled",
+                request.citizen_id,
+                &notices.visit_scheduled(&language, request.id, route.date, &stop.window_local),
+            )?;
+        }
+    }
+    for (&request_id, &(team, date, _)) in &old_place {
+        if new_place.contains_key(&request_id) || !touched.contains(&(team, date)) {
+            continue;
+        }
+        let request: RequestRow = visit_requests::table
+            .find(request_id)
+            .select(RequestRow::as_select())
+            .first(conn)?;
+        if request.status != "scheduled" {
+            continue;
+        }
+        set_status(
+            conn,
+            actor,
+            &request,
+            "submitted",
+            serde_json::json!({"unscheduled": true}),
+        )?;
+        result.requests_unscheduled += 1;
+        let language = language_of(conn, request.citizen_id)?;
+        result.pushes += outbox::enqueue_for_account(
+            conn,
+            "visit_unscheduled",
+            request.citizen_id,
+            &notices.visit_unscheduled(&language, request.id),
+        )?;
+    }
+
+    diesel::update(plans_table::table.find(plan.id))
+        .set(plans_table::published_at.eq(Some(at)))
+        .execute(conn)?;
+    events::record(
+        conn,
+        actor,
+        Change {
+            entity: "plan",
+            entity_id: plan.id,
+            region_id: Some(plan.region_id),
+            action: "published",
+            before: None,
+            after: Some(serde_json::json!({
+                "routes_changed": result.routes_changed,
+                "requests_scheduled": result.requests_scheduled,
+                "requests_unscheduled": result.requests_unscheduled,
+            })),
+        },
+    )?;
+    Ok(result)
+}
+
+fn insert_stops(
+    conn: &mut DbConnection,
+    route_id: i64,
+    stops: Option<&[PublishStop]>,
+) -> DbResult<()> {
+    for (position, stop) in stops.unwrap_or_default().iter().enumerate() {
+        diesel::insert_into(route_stops::table)
+            .values((
+                route_stops::route_id.eq(route_id),
+                route_stops::position.eq(position as i32),
+                route_stops::request_id.eq(stop.request_id),
+                route_stops::planned_start.eq(stop.planned_start),
+                route_stops::planned_end.eq(stop.planned_end),
+                route_stops::window_start.eq(stop.window_start),
+                route_stops::window_end.eq(stop.window_end),
+            ))
+            .execute(conn)?;
+    }
+    Ok(())
+}
+
+fn set_status(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    request: &RequestRow,
+    status: &str,
+    detail: serde_json::Value,
+) -> DbResult<()> {
+    diesel::update(visit_requests::table.find(request.id))
+        .set((
+            visit_requests::status.eq(status),
+            visit_requests::version.eq(request.version + 1),
+            visit_requests::updated_at.eq(now()),
+        ))
+        .execute(conn)?;
+    events::record(
+        conn,
+        actor,
+        Change {
+            entity: "visit_request",
+            entity_id: request.id,
+            region_id: Some(request.region_id),
+            action: if status == "scheduled" {
+                "scheduled"
+            } else {
+                "unscheduled"
+            },
+            before: Some(serde_json::json!({"status": request.status})),
+            after: Some(serde_json::json!({"status": status, "schedule": detail})),
+        },
+    )
+}
+
+fn members_of(conn: &mut DbConnection, team_id: i64) -> DbResult<Vec<i64>> {
+    Ok(team_members::table
+        .filter(team_members::team_id.eq(team_id))
+        .order(team_members::account_id)
+        .select(team_members::account_id)
+        .load(conn)?)
+}
+
+fn language_of(conn: &mut DbConnection, account_id: i64) -> DbResult<String> {
+    Ok(accounts::table
+        .find(account_id)
+        .select(accounts::language)
+        .first(conn)
+        .optional()?
+        .unwrap_or_else(|| "id".to_string()))
+}
+
+/// A stop with what the team needs to know about it.
+#[derive(Debug, Clone)]
+pub struct StopDetail {
+    pub stop: StopRow,
+    pub request: RequestRow,
+    pub kind: ServiceKindRow,
+    pub citizen_name: String,
+    pub citizen_phone: Option<String>,
+}
+
+/// The route of one of the officer's teams on `date`, with its stops in order.
+pub fn of_officer(
+    conn: &mut DbConnection,
+    account_id: i64,
+    date: NaiveDate,
+) -> DbResult<(RouteRow, TeamRow, Vec<StopDetail>)> {
+    let team_ids: Vec<i64> = team_members::table
+        .filter(team_members::account_id.eq(account_id))
+        .select(team_members::team_id)
+        .load(conn)?;
+    let route: RouteRow = routes::table
+        .filter(routes::team_id.eq_any(&team_ids))
+        .filter(routes::date.eq(date))
+        .order(routes::team_id)
+        .select(RouteRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(DbError::NotFound)?;
+    let team: TeamRow = teams::table
+        .find(route.team_id)
+        .select(TeamRow::as_select())
+        .first(conn)?;
+    let stops: Vec<StopRow> = route_stops::table
+        .filter(route_stops::route_id.eq(route.id))
+        .order(route_stops::position)
+        .select(StopRow::as_select())
+        .load(conn)?;
+    let mut details = Vec::with_capacity(stops.len());
+    for stop in stops {
+        let request: RequestRow = visit_requests::table
+            .find(stop.request_id)
+            .select(RequestRow::as_select())
+            .first(conn)?;
+        let kind: ServiceKindRow = service_kinds::table
+            .find(request.service_kind_id)
+            .select(ServiceKindRow::as_select())
+            .first(conn)?;
+        let (citizen_name, citizen_phone): (String, Option<String>) = accounts::table
+            .find(request.citizen_id)
+            .select((accounts::display_name, accounts::phone))
+            .first(conn)?;
+        details.push(StopDetail {
+            stop,
+            request,
+            kind,
+            citizen_name,
+            citizen_phone,
+        });
+    }
+    Ok((route, team, details))
+}

@@ -1,0 +1,159 @@
+//! The words of each push. Team phones get small silent data messages (the app fetches the
+//! route itself); citizens get a visible notification in their language, Bahasa Indonesia
+//! unless they chose English.
+
+use std::collections::BTreeMap;
+
+use chrono::{Datelike, NaiveDate};
+
+use crate::db::outbox::PushMessage;
+use crate::db::routes::Notices;
+
+const HARI: [&str; 7] = [
+    "Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu",
+];
+const BULAN: [&str; 12] = [
+    "Januari",
+    "Februari",
+    "Maret",
+    "April",
+    "Mei",
+    "Juni",
+    "Juli",
+    "Agustus",
+    "September",
+    "Oktober",
+    "November",
+    "Desember",
+];
+
+/// "Senin, 23 November 2026" or "Monday 23 November 2026".
+pub fn long_date(language: &str, date: NaiveDate) -> String {
+    if language == "en" {
+        date.format("%A %-d %B %Y").to_string()
+    } else {
+        format!(
+            "{}, {} {} {}",
+            HARI[date.weekday().num_days_from_monday() as usize],
+            date.day(),
+            BULAN[date.month0() as usize],
+            date.year()
+        )
+    }
+}
+
+/// A day: long enough for a phone that is off for a shift to still get it.
+const ONE_DAY: u64 = 24 * 60 * 60;
+
+fn data(pairs: &[(&str, String)]) -> BTreeMap<String, String> {
+    pairs
+        .iter()
+        .map(|(k, v)| (k.to_string(), v.clone()))
+        .collect()
+}
+
+/// The messages Jemput sends.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct JemputNotices;
+
+impl Notices for JemputNotices {
+    fn route_changed(&self, team_id: i64, date: NaiveDate, version: i32) -> PushMessage {
+        PushMessage {
+            data: data(&[
+                ("type", "route_changed".into()),
+                ("team_id", team_id.to_string()),
+                ("date", date.to_string()),
+                ("version", version.to_string()),
+            ]),
+            notification: None,
+            // An offline phone gets only the newest version of each day's route.
+            collapse_key: Some(format!("route-{team_id}-{date}")),
+            high_priority: true,
+            ttl_secs: ONE_DAY,
+        }
+    }
+
+    fn visit_scheduled(
+        &self,
+        language: &str,
+        request_id: i64,
+        date: NaiveDate,
+        window: &(String, String),
+    ) -> PushMessage {
+        let when = long_date(language, date);
+        let (title, body) = if language == "en" {
+            (
+                "Your Jemput visit is scheduled".to_string(),
+                format!(
+                    "Our team will come on {when}, between {} and {}.",
+                    window.0, window.1
+                ),
+            )
+        } else {
+            (
+                "Jadwal kunjungan Jemput".to_string(),
+                format!(
+                    "Tim kami akan datang pada {when}, pukul {}–{}.",
+                    window.0, window.1
+                ),
+            )
+        };
+        PushMessage {
+            data: data(&[
+                ("type", "visit_scheduled".into()),
+                ("request_id", request_id.to_string()),
+                ("date", date.to_string()),
+            ]),
+            notification: Some((title, body)),
+            collapse_key: Some(format!("request-{request_id}")),
+            high_priority: false,
+            ttl_secs: ONE_DAY,
+        }
+    }
+
+    fn visit_unscheduled(&self, language: &str, request_id: i64) -> PushMessage {
+        let (title, body) = if language == "en" {
+            (
+                "Your Jemput visit is being rescheduled".to_string(),
+                "The planned visit cannot go ahead; we will tell you the new day soon.".to_string(),
+            )
+        } else {
+            (
+                "Kunjungan Jemput dijadwalkan ulang".to_string(),
+                "Kunjungan yang direncanakan batal; kami segera memberi tahu hari yang baru."
+                    .to_string(),
+            )
+        };
+        PushMessage {
+            data: data(&[
+                ("type", "visit_unscheduled".into()),
+                ("request_id", request_id.to_string()),
+            ]),
+            notification: Some((title, body)),
+            collapse_key: Some(format!("request-{request_id}")),
+            high_priority: false,
+            ttl_secs: ONE_DAY,
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn dates_read_naturally_in_both_languages() {
+        let date = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap_or_default();
+        assert_eq!(long_date("id", date), "Jumat, 27 November 2026");
+        assert_eq!(long_date("en", date), "Friday 27 November 2026");
+    }
+
+    #[test]
+    fn a_route_message_is_small_and_collapses_per_day() {
+        let date = NaiveDate::from_ymd_opt(2026, 11, 23).unwrap_or_default();
+        let message = JemputNotices.route_changed(3, date, 7);
+        assert_eq!(message.collapse_key.as_deref(), Some("route-3-2026-11-23"));
+        assert_eq!(message.data["version"], "7");
+        assert!(serde_json::to_string(&message).unwrap_or_default().len() < 4096);
+    }
+}
