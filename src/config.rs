@@ -15,6 +15,7 @@ pub struct Settings {
     pub sms: SmsSettings,
     pub rate_limit: RateLimitSettings,
     pub log: LogSettings,
+    pub push: PushSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -66,6 +67,24 @@ pub struct RateLimitSettings {
     pub auth_per_minute: u64,
     /// Burst allowed on top of the sustained rate.
     pub auth_burst: u32,
+}
+
+/// Pushes over FCM HTTP v1. Without `fcm_key_file` the service still runs: pushes stay in the
+/// outbox as undeliverable and phones fall back to polling.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PushSettings {
+    /// Path of the Firebase service-account JSON key; empty: no FCM.
+    pub fcm_key_file: String,
+    /// `https://fcm.googleapis.com` in production.
+    pub fcm_base_url: String,
+    /// Idle time between looks at the outbox, in milliseconds.
+    pub poll_interval_ms: u64,
+    /// Sends per message before it is given up as failed.
+    pub max_attempts: i32,
+    pub batch_size: i64,
+    /// How long a claimed row is reserved; a worker that dies mid-send frees it after this.
+    pub lease_secs: i64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -120,6 +139,14 @@ auth_burst = 10
 [log]
 format = "pretty"
 filter = "info"
+
+[push]
+fcm_key_file = ""
+fcm_base_url = "https://fcm.googleapis.com"
+poll_interval_ms = 500
+max_attempts = 8
+batch_size = 50
+lease_secs = 60
 "#;
 
 /// Which database a URL points at.
@@ -276,6 +303,26 @@ impl Settings {
         }
         if tracing_subscriber::EnvFilter::try_new(&self.log.filter).is_err() {
             return Err(invalid("log.filter", "is not a valid tracing filter"));
+        }
+        if !(self.push.fcm_base_url.starts_with("https://")
+            || self.push.fcm_base_url.starts_with("http://"))
+        {
+            return Err(invalid("push.fcm_base_url", "must be an http(s) URL"));
+        }
+        if !(10..=60_000).contains(&self.push.poll_interval_ms) {
+            return Err(invalid(
+                "push.poll_interval_ms",
+                "must be between 10 and 60000",
+            ));
+        }
+        if !(1..=50).contains(&self.push.max_attempts) {
+            return Err(invalid("push.max_attempts", "must be between 1 and 50"));
+        }
+        if !(1..=500).contains(&self.push.batch_size) {
+            return Err(invalid("push.batch_size", "must be between 1 and 500"));
+        }
+        if !(5..=3600).contains(&self.push.lease_secs) {
+            return Err(invalid("push.lease_secs", "must be between 5 and 3600"));
         }
         Ok(())
     }

@@ -14,14 +14,18 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{self, AppState};
 use crate::auth::{sms, TokenKeys};
-use crate::config::Settings;
+use crate::config::{PushSettings, Settings};
 use crate::db::Db;
 use crate::planning::runner::PlanRunner;
+use crate::push::fcm::FcmClient;
+use crate::push::worker::{self, OutboxWorker};
 
 pub struct Application {
     port: u16,
     server: Server,
     db: Db,
+    fcm: Option<Arc<FcmClient>>,
+    push: PushSettings,
 }
 
 impl Application {
@@ -58,6 +62,8 @@ impl Application {
             settings.rate_limit.auth_burst,
         );
         let max_body = settings.server.max_body_bytes;
+        let fcm = worker::client_from_settings(&settings.push)?;
+        let push = settings.push.clone();
         let state = web::Data::new(AppState {
             db: db.clone(),
             keys,
@@ -97,7 +103,13 @@ impl Application {
         .listen(listener)?
         .shutdown_timeout(10)
         .run();
-        Ok(Self { port, server, db })
+        Ok(Self {
+            port,
+            server,
+            db,
+            fcm,
+            push,
+        })
     }
 
     pub fn port(&self) -> u16 {
@@ -109,9 +121,10 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes (or a signal arrives), then drains gracefully.
-    /// The planning runner works alongside and stops with the server.
+    /// The planning runner and the outbox worker work alongside and stop with the server.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
         let planner = PlanRunner::spawn(self.db.clone());
+        let pusher = OutboxWorker::spawn(self.db.clone(), self.fcm.clone(), self.push.clone());
         let handle = self.server.handle();
         let server = self.server;
         tokio::pin!(server);
@@ -123,6 +136,7 @@ impl Application {
             }
         };
         planner.shutdown().await;
+        pusher.shutdown().await;
         result
     }
 }

@@ -2,3 +2,4 @@
 
 pub mod fcm;
 pub mod messages;
+pub mod worker;

@@ -14,5 +14,6 @@ mod contract;
 mod dispatch;
 mod migrations;
 mod plans;
+mod push;
 mod requests;
 mod validation;

@@ -1,0 +1,292 @@
+//! The outbox worker against a local fake FCM server speaking the v1 protocol: an OAuth token
+//! endpoint that verifies the signed assertion, and a send endpoint that checks the payload
+//! and answers as scripted (success, 503 then success, UNREGISTERED).
+
+use std::sync::atomic::{AtomicUsize, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use jemput::db::outbox::{self, OutboxRow};
+use jemput::db::routes::Notices;
+use jemput::push::messages::JemputNotices;
+use jsonwebtoken::{Algorithm, DecodingKey, Validation};
+use serde_json::{json, Value};
+use wiremock::matchers::{method, path};
+use wiremock::{Mock, MockServer, Request, Respond, ResponseTemplate};
+
+use crate::both_backends;
+use crate::helpers::{spawn, spawn_with, Backend, TestApp};
+
+const PRIVATE_KEY: &str = include_str!("../fixtures/fake-fcm-test-key.pem");
+const PUBLIC_KEY: &str = include_str!("../fixtures/fake-fcm-test-key.pub.pem");
+const PROJECT: &str = "jemput-test";
+const SEND_PATH: &str = "/v1/projects/jemput-test/messages:send";
+
+/// Issues an access token only for a correctly signed JWT-bearer assertion.
+struct TokenEndpoint {
+    audience: String,
+}
+
+impl Respond for TokenEndpoint {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let form: std::collections::HashMap<String, String> =
+            url::form_urlencoded::parse(&request.body)
+                .into_owned()
+                .collect();
+        let mut validation = Validation::new(Algorithm::RS256);
+        validation.set_audience(&[self.audience.as_str()]);
+        let key = DecodingKey::from_rsa_pem(PUBLIC_KEY.as_bytes()).unwrap();
+        let valid = form.get("grant_type").map(String::as_str)
+            == Some("urn:ietf:params:oauth:grant-type:jwt-bearer")
+            && form.get("assertion").is_some_and(|a| {
+                jsonwebtoken::decode::<Value>(a, &key, &validation).is_ok_and(|d| {
+                    d.claims["scope"] == "https://www.googleapis.com/auth/firebase.messaging"
+                })
+            });
+        if valid {
+            ResponseTemplate::new(200).set_body_json(
+                json!({"access_token": "fake-access-token", "expires_in": 3600, "token_type": "Bearer"}),
+            )
+        } else {
+            ResponseTemplate::new(400).set_body_json(json!({"error": "invalid_grant"}))
+        }
+    }
+}
+
+/// The send endpoint: checks auth and payload, then answers from a script (last entry repeats).
+struct SendEndpoint {
+    script: Vec<(u16, Value)>,
+    calls: Arc<AtomicUsize>,
+}
+
+impl Respond for SendEndpoint {
+    fn respond(&self, request: &Request) -> ResponseTemplate {
+        let authorised = request
+            .headers
+            .get("authorization")
+            .and_then(|v| v.to_str().ok())
+            == Some("Bearer fake-access-token");
+        let body: Value = serde_json::from_slice(&request.body).unwrap_or_default();
+        let message = &body["message"];
+        let well_formed = message["token"].is_string()
+            && message["data"]
+                .as_object()
+                .is_some_and(|d| d.values().all(Value::is_string))
+            && request.body.len() <= 4096;
+        if !authorised {
+            return ResponseTemplate::new(401)
+                .set_body_json(json!({"error": {"code": 401, "status": "UNAUTHENTICATED"}}));
+        }
+        if !well_formed {
+            return ResponseTemplate::new(400).set_body_json(
+                json!({"error": {"code": 400, "status": "INVALID_ARGUMENT", "message": "bad message"}}),
+            );
+        }
+        let n = self.calls.fetch_add(1, Ordering::SeqCst);
+        let (status, reply) = self.script[n.min(self.script.len() - 1)].clone();
+        let mut template = ResponseTemplate::new(status).set_body_json(reply);
+        if status == 503 {
+            template = template.insert_header("Retry-After", "0");
+        }
+        template
+    }
+}
+
+fn sent(name: &str) -> (u16, Value) {
+    (
+        200,
+        json!({"name": format!("projects/{PROJECT}/messages/{name}")}),
+    )
+}
+
+/// An app whose worker talks to a fake FCM answering `script`; returns the send counter.
+async fn app_with_fcm(
+    backend: Backend,
+    script: Vec<(u16, Value)>,
+) -> (TestApp, MockServer, Arc<AtomicUsize>, tempfile::TempDir) {
+    let fcm = MockServer::start().await;
+    let token_uri = format!("{}/token", fcm.uri());
+    Mock::given(method("POST"))
+        .and(path("/token"))
+        .respond_with(TokenEndpoint {
+            audience: token_uri.clone(),
+        })
+        .mount(&fcm)
+        .await;
+    let calls = Arc::new(AtomicUsize::new(0));
+    Mock::given(method("POST"))
+        .and(path(SEND_PATH))
+        .respond_with(SendEndpoint {
+            script,
+            calls: calls.clone(),
+        })
+        .mount(&fcm)
+        .await;
+    let dir = tempfile::tempdir().unwrap();
+    let key_file = dir.path().join("service-account.json");
+    std::fs::write(
+        &key_file,
+        json!({"type": "service_account", "project_id": PROJECT,
+               "client_email": "jemput@jemput-test.iam.gserviceaccount.com",
+               "private_key": PRIVATE_KEY, "token_uri": token_uri})
+        .to_string(),
+    )
+    .unwrap();
+    let base = fcm.uri();
+    let key = key_file.to_string_lossy().to_string();
+    let app = spawn_with(backend, move |s| {
+        s.push.fcm_key_file = key;
+        s.push.fcm_base_url = base;
+        s.push.poll_interval_ms = 20;
+        s.push.lease_secs = 5;
+    })
+    .await;
+    (app, fcm, calls, dir)
+}
+
+/// A citizen with one phone, and a push queued for them.
+async fn queue_push(app: &TestApp, phone: &str) -> i64 {
+    let citizen = app.citizen(phone).await;
+    let r = app
+        .post(
+            "/v1/devices",
+            Some(&citizen),
+            json!({"token": format!("fcm-token-of-{phone}"), "platform": "android"}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let me = app.get("/v1/me", &citizen).await.id();
+    let db = app.db.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = db.get().unwrap();
+        let message = JemputNotices.visit_unscheduled("id", 42);
+        outbox::enqueue_for_account(&mut conn, "visit_unscheduled", me, &message).unwrap();
+    })
+    .await
+    .unwrap();
+    me
+}
+
+async fn rows(app: &TestApp) -> Vec<OutboxRow> {
+    let db = app.db.clone();
+    tokio::task::spawn_blocking(move || outbox::all(&mut db.get().unwrap()).unwrap())
+        .await
+        .unwrap()
+}
+
+/// Wait until every row has left pending/sending.
+async fn settled(app: &TestApp) -> Vec<OutboxRow> {
+    for _ in 0..200 {
+        let all = rows(app).await;
+        if !all.is_empty()
+            && all
+                .iter()
+                .all(|r| r.status != outbox::PENDING && r.status != outbox::SENDING)
+        {
+            return all;
+        }
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    panic!("the outbox did not settle: {:?}", rows(app).await);
+}
+
+async fn a_push_is_sent_once_and_recorded(backend: Backend) {
+    let (app, _fcm, calls, _dir) = app_with_fcm(backend, vec![sent("m-1")]).await;
+    queue_push(&app, "081200000301").await;
+    let all = settled(&app).await;
+    assert_eq!(all.len(), 1);
+    assert_eq!(all[0].status, outbox::SENT);
+    assert_eq!(
+        all[0].fcm_message_name.as_deref(),
+        Some("projects/jemput-test/messages/m-1")
+    );
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+async fn unavailable_is_retried_then_sent(backend: Backend) {
+    let script = vec![
+        (
+            503,
+            json!({"error": {"code": 503, "status": "UNAVAILABLE"}}),
+        ),
+        sent("m-2"),
+    ];
+    let (app, _fcm, calls, _dir) = app_with_fcm(backend, script).await;
+    queue_push(&app, "081200000302").await;
+    let all = settled(&app).await;
+    assert_eq!(all[0].status, outbox::SENT, "{:?}", all[0]);
+    assert_eq!(all[0].attempts, 2);
+    assert_eq!(calls.load(Ordering::SeqCst), 2);
+}
+
+async fn an_unregistered_token_is_forgotten(backend: Backend) {
+    let script = vec![(
+        404,
+        json!({"error": {"code": 404, "status": "NOT_FOUND", "message": "Requested entity was not found.",
+               "details": [{"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": "UNREGISTERED"}]}}),
+    )];
+    let (app, _fcm, _calls, _dir) = app_with_fcm(backend, script).await;
+    let citizen_id = queue_push(&app, "081200000303").await;
+    let all = settled(&app).await;
+    assert_eq!(all[0].status, outbox::TOKEN_DROPPED);
+    let db = app.db.clone();
+    let devices = tokio::task::spawn_blocking(move || {
+        jemput::db::accounts::devices_of(&mut db.get().unwrap(), citizen_id).unwrap()
+    })
+    .await
+    .unwrap();
+    assert!(devices.is_empty());
+}
+
+async fn without_fcm_pushes_wait_as_undeliverable(backend: Backend) {
+    let app = spawn(backend).await;
+    queue_push(&app, "081200000304").await;
+    let all = settled(&app).await;
+    assert_eq!(all[0].status, outbox::UNDELIVERABLE);
+    assert_eq!(all[0].last_error.as_deref(), Some("no FCM configured"));
+}
+
+async fn a_push_claimed_by_a_crashed_worker_goes_out_once(backend: Backend) {
+    let (app, _fcm, calls, _dir) = app_with_fcm(backend, vec![sent("m-3")]).await;
+    // Claim the row as a worker would, then "crash": nothing records an outcome. Claiming in
+    // the same transaction as the enqueue keeps the live worker from seeing it first.
+    let citizen = app.citizen("081200000305").await;
+    let r = app
+        .post(
+            "/v1/devices",
+            Some(&citizen),
+            json!({"token": "fcm-token-of-crash-test", "platform": "android"}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let me = app.get("/v1/me", &citizen).await.id();
+    let claimed = app
+        .db
+        .write(move |conn| {
+            outbox::enqueue_for_account(
+                conn,
+                "visit_unscheduled",
+                me,
+                &JemputNotices.visit_unscheduled("en", 7),
+            )?;
+            outbox::claim(conn, 10, 1)
+        })
+        .await
+        .unwrap();
+    assert_eq!(claimed.len(), 1);
+    assert_eq!(rows(&app).await[0].status, outbox::SENDING);
+    // After the one-second lease the live worker takes it over and sends it, once.
+    let all = settled(&app).await;
+    assert_eq!(all[0].status, outbox::SENT);
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert_eq!(calls.load(Ordering::SeqCst), 1);
+}
+
+both_backends!(
+    a_push_is_sent_once_and_recorded,
+    unavailable_is_retried_then_sent,
+    an_unregistered_token_is_forgotten,
+    without_fcm_pushes_wait_as_undeliverable,
+    a_push_claimed_by_a_crashed_worker_goes_out_once,
+);
