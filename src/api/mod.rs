@@ -133,6 +133,7 @@ pub fn routes(auth_limit: AuthRateLimit) -> impl FnOnce(&mut ServiceConfig) {
                 .service(v1::plans::get)
                 .service(v1::plans::publish)
                 .service(v1::routes::my_route)
+                .service(v1::routes::record_events)
                 .service(v1::admin::create_region)
                 .service(v1::admin::create_staff),
         );

@@ -4,6 +4,7 @@
 pub mod accounts;
 pub mod catalog;
 pub mod events;
+pub mod fieldwork;
 pub mod outbox;
 pub mod plans;
 pub mod requests;

@@ -91,6 +91,12 @@ pub trait Notices {
     ) -> PushMessage;
     /// To a citizen: the planned visit is off; it will be planned again.
     fn visit_unscheduled(&self, language: &str, request_id: i64) -> PushMessage;
+    /// To a citizen: the team is on its way, expected at `eta` (local `HH:MM`).
+    fn visit_on_the_way(&self, language: &str, request_id: i64, eta: &str) -> PushMessage;
+    /// To a citizen: the visit is done.
+    fn visit_done(&self, language: &str, request_id: i64) -> PushMessage;
+    /// To a citizen: the team could not serve them; the visit will be planned again.
+    fn visit_missed(&self, language: &str, request_id: i64) -> PushMessage;
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -421,7 +427,7 @@ fn set_status(
     )
 }
 
-fn members_of(conn: &mut DbConnection, team_id: i64) -> DbResult<Vec<i64>> {
+pub(crate) fn members_of(conn: &mut DbConnection, team_id: i64) -> DbResult<Vec<i64>> {
     Ok(team_members::table
         .filter(team_members::team_id.eq(team_id))
         .order(team_members::account_id)
@@ -429,7 +435,7 @@ fn members_of(conn: &mut DbConnection, team_id: i64) -> DbResult<Vec<i64>> {
         .load(conn)?)
 }
 
-fn language_of(conn: &mut DbConnection, account_id: i64) -> DbResult<String> {
+pub(crate) fn language_of(conn: &mut DbConnection, account_id: i64) -> DbResult<String> {
     Ok(accounts::table
         .find(account_id)
         .select(accounts::language)

@@ -234,3 +234,19 @@ diesel::joinable!(route_stops -> routes (route_id));
 diesel::joinable!(route_stops -> visit_requests (request_id));
 diesel::allow_tables_to_appear_in_same_query!(routes, route_stops);
 diesel::allow_tables_to_appear_in_same_query!(route_stops, visit_requests);
+
+diesel::table! {
+    field_events (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        client_event_id -> Text,
+        kind -> Text,
+        request_id -> Nullable<BigInt>,
+        reason -> Nullable<Text>,
+        lat -> Nullable<Double>,
+        lon -> Nullable<Double>,
+        client_at -> Timestamp,
+        received_at -> Timestamp,
+        conflict -> Nullable<Text>,
+    }
+}

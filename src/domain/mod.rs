@@ -136,6 +136,18 @@ string_enum!(
 );
 
 string_enum!(
+    /// What a field team reports from a stop (or, for `position`, from the road).
+    FieldEventKind {
+        Arrived => "arrived",
+        Started => "started",
+        Completed => "completed",
+        CitizenAbsent => "citizen_absent",
+        CouldNotComplete => "could_not_complete",
+        Position => "position",
+    }
+);
+
+string_enum!(
     /// Language of messages shown to people. Bahasa Indonesia first.
     Language { Id => "id", En => "en" }
 );

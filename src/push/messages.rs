@@ -111,6 +111,18 @@ impl Notices for JemputNotices {
         }
     }
 
+    fn visit_on_the_way(&self, language: &str, request_id: i64, eta: &str) -> PushMessage {
+        JemputNotices::on_the_way(language, request_id, eta)
+    }
+
+    fn visit_done(&self, language: &str, request_id: i64) -> PushMessage {
+        JemputNotices::done(language, request_id)
+    }
+
+    fn visit_missed(&self, language: &str, request_id: i64) -> PushMessage {
+        JemputNotices::missed(language, request_id)
+    }
+
     fn visit_unscheduled(&self, language: &str, request_id: i64) -> PushMessage {
         let (title, body) = if language == "en" {
             (
@@ -134,6 +146,68 @@ impl Notices for JemputNotices {
             high_priority: false,
             ttl_secs: ONE_DAY,
         }
+    }
+}
+
+fn citizen_notice(request_id: i64, kind: &str, (title, body): (String, String)) -> PushMessage {
+    PushMessage {
+        data: data(&[
+            ("type", kind.into()),
+            ("request_id", request_id.to_string()),
+        ]),
+        notification: Some((title, body)),
+        collapse_key: Some(format!("request-{request_id}")),
+        high_priority: kind == "visit_on_the_way",
+        ttl_secs: ONE_DAY,
+    }
+}
+
+impl JemputNotices {
+    pub(crate) fn on_the_way(language: &str, request_id: i64, eta: &str) -> PushMessage {
+        let words = if language == "en" {
+            (
+                "The Jemput team is on its way".to_string(),
+                format!("Our team is coming to you now and expects to arrive around {eta}."),
+            )
+        } else {
+            (
+                "Tim Jemput sedang menuju ke tempat Anda".to_string(),
+                format!("Tim kami sedang dalam perjalanan, perkiraan tiba sekitar pukul {eta}."),
+            )
+        };
+        citizen_notice(request_id, "visit_on_the_way", words)
+    }
+
+    pub(crate) fn done(language: &str, request_id: i64) -> PushMessage {
+        let words = if language == "en" {
+            (
+                "Your Jemput visit is done".to_string(),
+                "Thank you. The service is recorded as completed.".to_string(),
+            )
+        } else {
+            (
+                "Kunjungan Jemput selesai".to_string(),
+                "Terima kasih. Layanan telah dicatat selesai.".to_string(),
+            )
+        };
+        citizen_notice(request_id, "visit_done", words)
+    }
+
+    pub(crate) fn missed(language: &str, request_id: i64) -> PushMessage {
+        let words = if language == "en" {
+            (
+                "We missed you today".to_string(),
+                "Our team could not complete the visit; we will schedule a new one and let you know."
+                    .to_string(),
+            )
+        } else {
+            (
+                "Kunjungan belum terlaksana".to_string(),
+                "Tim kami belum dapat menyelesaikan kunjungan; kami akan menjadwalkan ulang dan memberi tahu Anda."
+                    .to_string(),
+            )
+        };
+        citizen_notice(request_id, "visit_missed", words)
     }
 }
 

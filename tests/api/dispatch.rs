@@ -214,4 +214,158 @@ async fn publish_schedules_requests_tells_phones_and_serves_the_route(backend: B
     assert_eq!(r.body["requests_unscheduled"], 0, "{}", r.body);
 }
 
-both_backends!(publish_schedules_requests_tells_phones_and_serves_the_route);
+/// A team with the region's officer, a citizen with a phone and two published visits; returns
+/// the citizen's token, the route's date and its stops in order.
+async fn published_route(
+    app: &TestApp,
+    region: &crate::helpers::Region,
+) -> (String, String, Vec<i64>) {
+    let r = app
+        .post(
+            "/v1/teams",
+            Some(&region.coordinator),
+            json!({"name": "Tim Wates", "depot": {"lat": WATES.0, "lon": WATES.1},
+                   "vehicle_profile": "motorbike", "skills": ["adminduk"], "max_visits_per_day": 8}),
+        )
+        .await;
+    let team = r.id();
+    let r = app
+        .call(
+            Method::PUT,
+            &format!("/v1/teams/{team}/members/{}", region.officer_id),
+            Some(&region.coordinator),
+            None,
+            &[],
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let citizen = app.citizen("081200000202").await;
+    let r = app
+        .post(
+            "/v1/devices",
+            Some(&citizen),
+            json!({"token": "fcm-citizen-phone-token-0002", "platform": "android"}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    app.create_request(&citizen, region).await;
+    app.create_request(&citizen, region).await;
+    let id = plan(app, &region.coordinator).await;
+    let draft = done(app, &region.coordinator, id).await["draft"].clone();
+    assert_eq!(draft["routes"].as_array().unwrap().len(), 1, "{draft}");
+    let r = app
+        .post(
+            &format!("/v1/plans/{id}/publish"),
+            Some(&region.coordinator),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let day = draft["routes"][0]["date"].as_str().unwrap().to_string();
+    let r = app
+        .get(&format!("/v1/me/routes/{day}"), &region.officer)
+        .await;
+    let stops = r.body["stops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["request_id"].as_i64().unwrap())
+        .collect();
+    (citizen, day, stops)
+}
+
+async fn offline_events_apply_once_and_conflicts_are_kept(backend: Backend) {
+    let app = spawn(backend).await;
+    let admin = app.admin().await;
+    let region = app.region(&admin, "Kulon Progo").await;
+    let (citizen, _day, stops) = published_route(&app, &region).await;
+    let (a, b) = (stops[0], stops[1]);
+    let unplanned = app.create_request(&citizen, &region).await.id();
+    let before = outbox_rows(&app).await.len();
+
+    let batch = json!({"events": [
+        {"id": "ev-1", "kind": "arrived", "request_id": a, "at": "2026-11-23T01:30:00Z"},
+        {"id": "ev-2", "kind": "completed", "request_id": a, "at": "2026-11-23T02:00:00Z"},
+        {"id": "ev-3", "kind": "position", "position": {"lat": -7.86, "lon": 110.16}, "at": "2026-11-23T02:05:00Z"},
+        {"id": "ev-4", "kind": "citizen_absent", "request_id": b, "reason": "Rumah kosong", "at": "2026-11-23T02:30:00Z"},
+        {"id": "ev-5", "kind": "arrived", "request_id": unplanned, "at": "2026-11-23T02:40:00Z"}
+    ]});
+    let r = app
+        .post("/v1/me/events", Some(&region.officer), batch.clone())
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let results: Vec<&str> = r.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|x| x["result"].as_str().unwrap())
+        .collect();
+    assert_eq!(
+        results,
+        ["applied", "applied", "applied", "applied", "conflict"]
+    );
+    assert!(r.body["results"][4]["conflict"]
+        .as_str()
+        .unwrap()
+        .starts_with("stop_moved"));
+    assert_eq!(
+        app.get(&format!("/v1/requests/{a}"), &citizen).await.body["status"],
+        "completed"
+    );
+    // The missed visit is back in the queue, with its history.
+    assert_eq!(
+        app.get(&format!("/v1/requests/{b}"), &citizen).await.body["status"],
+        "missed"
+    );
+    let r = app
+        .get(&format!("/v1/requests/{b}/events"), &region.coordinator)
+        .await;
+    assert!(r.body.to_string().contains("citizen_absent"), "{}", r.body);
+    let kinds: Vec<String> = outbox_rows(&app).await[before..]
+        .iter()
+        .map(|r| r.kind.clone())
+        .collect();
+    assert_eq!(kinds, ["completed", "visit_on_the_way", "citizen_absent"]);
+
+    // The phone did not hear back and sends the same batch again: nothing changes twice.
+    let r = app
+        .post("/v1/me/events", Some(&region.officer), batch)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert!(r.body["results"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|x| x["result"] == "duplicate"));
+    assert_eq!(outbox_rows(&app).await.len(), before + 3);
+
+    app.post(
+        "/v1/me/events",
+        Some(&region.officer),
+        json!({"events": []}),
+    )
+    .await
+    .assert_error(422, "required", Some("events"));
+    app.post(
+        "/v1/me/events",
+        Some(&region.officer),
+        json!({"events": [{"id": "x", "kind": "completed", "at": "2026-11-23T02:00:00Z"}]}),
+    )
+    .await
+    .assert_error(422, "required", Some("events[0].request_id"));
+    app.post(
+        "/v1/me/events",
+        Some(&region.officer),
+        json!({"events": [{"id": "x", "kind": "teleported", "request_id": a, "at": "2026-11-23T02:00:00Z"}]}),
+    )
+    .await
+    .assert_error(400, "invalid_json", Some("events[0].kind"));
+    app.post("/v1/me/events", Some(&citizen), json!({"events": []}))
+        .await
+        .assert_error(403, "forbidden", None);
+}
+
+both_backends!(
+    publish_schedules_requests_tells_phones_and_serves_the_route,
+    offline_events_apply_once_and_conflicts_are_kept,
+);

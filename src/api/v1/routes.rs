@@ -1,18 +1,19 @@
 //! The field team's view: its published route for a day, compact for a slow link, cached by
-//! version (`ETag`; `If-None-Match` answers 304 with no body).
+//! version (`ETag`; `If-None-Match` answers 304 with no body), and the reports it sends back.
 
 use actix_web::http::header;
-use actix_web::{get, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, web, HttpRequest, HttpResponse};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use super::views::etag;
 use crate::api::error::{ApiError, ErrorBody};
-use crate::api::extract::Principal;
+use crate::api::extract::{Principal, ValidJson};
 use crate::api::AppState;
+use crate::db::fieldwork::{self, EventResult, FieldEvent};
 use crate::db::{catalog, routes, DbError};
-use crate::domain::{time_zone, Coordinates, Role};
+use crate::domain::{bounded_text, time_zone, Coordinates, FieldEventKind, Invalid, Role};
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct TeamRouteView {
@@ -130,5 +131,177 @@ pub async fn my_route(
         back: local(route.back_at),
         distance_km: (route.distance_m / 100.0).round() / 10.0,
         stops: views,
+    }))
+}
+
+/// One report from the phone, possibly recorded hours ago without signal.
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FieldEventIn {
+    /// The phone's own id for the event (1–64 characters), unique per account: sending it again
+    /// changes nothing.
+    pub id: String,
+    pub kind: FieldEventKind,
+    /// The visit request; required except for `position`.
+    pub request_id: Option<i64>,
+    /// Why a visit could not be completed (free text, up to 500 characters).
+    pub reason: Option<String>,
+    /// Where the phone was; required for `position`.
+    pub position: Option<Coordinates>,
+    /// When it happened, by the phone's clock.
+    pub at: DateTime<Utc>,
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct FieldEventBatch {
+    /// 1 to 500 events, applied in order.
+    pub events: Vec<FieldEventIn>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[serde(rename_all = "snake_case")]
+pub enum EventOutcome {
+    Applied,
+    Duplicate,
+    Conflict,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct EventResultView {
+    pub id: String,
+    pub result: EventOutcome,
+    /// Why a conflicting event was kept but not applied (e.g. `stop_moved: …`).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub conflict: Option<String>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct EventBatchResult {
+    pub results: Vec<EventResultView>,
+}
+
+const MAX_EVENTS: usize = 500;
+
+fn parse_event(i: usize, e: FieldEventIn, latest: DateTime<Utc>) -> Result<FieldEvent, ApiError> {
+    let at = |field: &str| format!("events[{i}].{field}");
+    let id = e.id.trim().to_string();
+    if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_graphic()) {
+        return Err(Invalid::new(
+            at("id"),
+            "invalid_format",
+            "1 to 64 visible ASCII characters",
+        )
+        .into());
+    }
+    if e.kind != FieldEventKind::Position && e.request_id.is_none() {
+        return Err(Invalid::new(at("request_id"), "required", "give the visit request").into());
+    }
+    let position = match e.position {
+        Some(p) => {
+            Some(Coordinates::parse(p.lat, p.lon).map_err(|err| err.within(&at("position")))?)
+        }
+        None if e.kind == FieldEventKind::Position => {
+            return Err(Invalid::new(
+                at("position"),
+                "required",
+                "a position event needs a position",
+            )
+            .into())
+        }
+        None => None,
+    };
+    let reason = e
+        .reason
+        .map(|r| bounded_text(&at("reason"), &r, 1, 500))
+        .transpose()?;
+    if e.at > latest {
+        return Err(Invalid::new(at("at"), "out_of_range", "more than a day in the future").into());
+    }
+    Ok(FieldEvent {
+        client_event_id: id,
+        kind: e.kind,
+        request_id: e.request_id,
+        reason,
+        position: position.map(|p| (p.lat, p.lon)),
+        client_at: e.at.naive_utc(),
+    })
+}
+
+/// A batch of the team's reports (arrived, started, completed, citizen absent, could not
+/// complete, position), often recorded offline. Replaying a batch changes nothing twice; events
+/// about stops moved away meanwhile are kept and answered as conflicts. A missed visit goes
+/// back to the queue; citizens hear "done", "missed" and, for the next stop, "on the way".
+#[utoipa::path(
+    tag = "team",
+    request_body = FieldEventBatch,
+    responses((status = 200, body = EventBatchResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/me/events")]
+pub async fn record_events(
+    state: web::Data<AppState>,
+    who: Principal,
+    body: ValidJson<FieldEventBatch>,
+) -> Result<HttpResponse, ApiError> {
+    who.require(&[Role::Officer])?;
+    let batch = body.0.events;
+    if batch.is_empty() {
+        return Err(Invalid::new("events", "required", "give at least one event").into());
+    }
+    if batch.len() > MAX_EVENTS {
+        return Err(
+            Invalid::new("events", "too_many", format!("at most {MAX_EVENTS} events")).into(),
+        );
+    }
+    let latest = Utc::now() + chrono::Duration::days(1);
+    let events: Vec<FieldEvent> = batch
+        .into_iter()
+        .enumerate()
+        .map(|(i, e)| parse_event(i, e, latest))
+        .collect::<Result<_, _>>()?;
+    let ids: Vec<String> = events.iter().map(|e| e.client_event_id.clone()).collect();
+    let region_id = who.region_id.ok_or_else(ApiError::forbidden)?;
+    let account = who.account_id;
+    let actor = who.actor();
+    let results = state
+        .db
+        .write(move |conn| {
+            let region = catalog::region_find(conn, region_id)?;
+            let zone = time_zone(&region.time_zone)
+                .map_err(|e| DbError::Corrupt(format!("stored time zone: {e}")))?;
+            let local = move |t: NaiveDateTime| {
+                DateTime::<Utc>::from_naive_utc_and_offset(t, Utc)
+                    .with_timezone(&zone)
+                    .format("%H:%M")
+                    .to_string()
+            };
+            fieldwork::record_batch(
+                conn,
+                &actor,
+                account,
+                &events,
+                &crate::push::messages::JemputNotices,
+                &local,
+            )
+        })
+        .await?;
+    Ok(HttpResponse::Ok().json(EventBatchResult {
+        results: ids
+            .into_iter()
+            .zip(results)
+            .map(|(id, result)| {
+                let (result, conflict) = match result {
+                    EventResult::Applied => (EventOutcome::Applied, None),
+                    EventResult::Duplicate => (EventOutcome::Duplicate, None),
+                    EventResult::Conflict(why) => (EventOutcome::Conflict, Some(why)),
+                };
+                EventResultView {
+                    id,
+                    result,
+                    conflict,
+                }
+            })
+            .collect(),
     }))
 }

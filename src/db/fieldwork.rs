@@ -1,0 +1,216 @@
+//! Field teams' reports, recorded offline and sent in batches. One transaction per batch; each
+//! event is applied at most once (its phone-side id is unique per account); an event about a
+//! stop no longer on the reporter's routes is stored with the conflict and reported back.
+
+use chrono::NaiveDateTime;
+use diesel::prelude::*;
+
+use super::events::{self, Actor, Change};
+use super::outbox;
+use super::requests::RequestRow;
+use super::routes::{language_of, Notices};
+use super::schema::{field_events, route_stops, routes, team_members, visit_requests};
+use super::{now, DbConnection, DbResult};
+use crate::domain::FieldEventKind;
+
+/// One report, as parsed from the phone.
+#[derive(Debug, Clone)]
+pub struct FieldEvent {
+    pub client_event_id: String,
+    pub kind: FieldEventKind,
+    pub request_id: Option<i64>,
+    pub reason: Option<String>,
+    pub position: Option<(f64, f64)>,
+    pub client_at: NaiveDateTime,
+}
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum EventResult {
+    Applied,
+    /// Already received: nothing changed this time.
+    Duplicate,
+    /// Kept, but not applied; the text says why.
+    Conflict(String),
+}
+
+/// Record and apply a batch in order. `local` shows a UTC time as the citizen reads it.
+pub fn record_batch(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    account_id: i64,
+    batch: &[FieldEvent],
+    notices: &dyn Notices,
+    local: &dyn Fn(NaiveDateTime) -> String,
+) -> DbResult<Vec<EventResult>> {
+    let teams: Vec<i64> = team_members::table
+        .filter(team_members::account_id.eq(account_id))
+        .select(team_members::team_id)
+        .load(conn)?;
+    let mut results = Vec::with_capacity(batch.len());
+    for event in batch {
+        let seen: Option<i64> = field_events::table
+            .filter(field_events::account_id.eq(account_id))
+            .filter(field_events::client_event_id.eq(&event.client_event_id))
+            .select(field_events::id)
+            .first(conn)
+            .optional()?;
+        if seen.is_some() {
+            results.push(EventResult::Duplicate);
+            continue;
+        }
+        let result = match event.request_id {
+            Some(request_id) if event.kind != FieldEventKind::Position => {
+                apply(conn, actor, &teams, request_id, event, notices, local)?
+            }
+            _ => EventResult::Applied,
+        };
+        let conflict = match &result {
+            EventResult::Conflict(why) => Some(why.clone()),
+            _ => None,
+        };
+        diesel::insert_into(field_events::table)
+            .values((
+                field_events::account_id.eq(account_id),
+                field_events::client_event_id.eq(&event.client_event_id),
+                field_events::kind.eq(event.kind.as_str()),
+                field_events::request_id.eq(event.request_id),
+                field_events::reason.eq(&event.reason),
+                field_events::lat.eq(event.position.map(|p| p.0)),
+                field_events::lon.eq(event.position.map(|p| p.1)),
+                field_events::client_at.eq(event.client_at),
+                field_events::received_at.eq(now()),
+                field_events::conflict.eq(conflict),
+            ))
+            .execute(conn)?;
+        results.push(result);
+    }
+    Ok(results)
+}
+
+fn apply(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    teams: &[i64],
+    request_id: i64,
+    event: &FieldEvent,
+    notices: &dyn Notices,
+    local: &dyn Fn(NaiveDateTime) -> String,
+) -> DbResult<EventResult> {
+    let stop: Option<(i64, i32, NaiveDateTime)> = route_stops::table
+        .inner_join(routes::table)
+        .filter(route_stops::request_id.eq(request_id))
+        .filter(routes::team_id.eq_any(teams))
+        .order(routes::date.desc())
+        .select((routes::id, route_stops::position, route_stops::planned_end))
+        .first(conn)
+        .optional()?;
+    let Some((route_id, position, planned_end)) = stop else {
+        return Ok(EventResult::Conflict(
+            "stop_moved: the visit is no longer on your team's routes".to_string(),
+        ));
+    };
+    let Some(request) = visit_requests::table
+        .find(request_id)
+        .select(RequestRow::as_select())
+        .first(conn)
+        .optional()?
+    else {
+        return Ok(EventResult::Conflict("unknown_request".to_string()));
+    };
+    if matches!(request.status.as_str(), "completed" | "cancelled") {
+        return Ok(EventResult::Conflict(format!(
+            "request_closed: the request is already {}",
+            request.status
+        )));
+    }
+    let (status, stop_done) = match event.kind {
+        FieldEventKind::Arrived | FieldEventKind::Started => ("in_progress", false),
+        FieldEventKind::Completed => ("completed", true),
+        FieldEventKind::CitizenAbsent | FieldEventKind::CouldNotComplete => ("missed", true),
+        FieldEventKind::Position => return Ok(EventResult::Applied),
+    };
+    if request.status != status {
+        diesel::update(visit_requests::table.find(request.id))
+            .set((
+                visit_requests::status.eq(status),
+                visit_requests::version.eq(request.version + 1),
+                visit_requests::updated_at.eq(now()),
+            ))
+            .execute(conn)?;
+        events::record(
+            conn,
+            actor,
+            Change {
+                entity: "visit_request",
+                entity_id: request.id,
+                region_id: Some(request.region_id),
+                action: event.kind.as_str(),
+                before: Some(serde_json::json!({"status": request.status})),
+                after: Some(serde_json::json!({
+                    "status": status,
+                    "reason": event.reason,
+                    "client_at": event.client_at,
+                })),
+            },
+        )?;
+        let language = language_of(conn, request.citizen_id)?;
+        let message = match event.kind {
+            FieldEventKind::Completed => Some(notices.visit_done(&language, request.id)),
+            FieldEventKind::CitizenAbsent | FieldEventKind::CouldNotComplete => {
+                Some(notices.visit_missed(&language, request.id))
+            }
+            _ => None,
+        };
+        if let Some(message) = message {
+            outbox::enqueue_for_account(conn, event.kind.as_str(), request.citizen_id, &message)?;
+        }
+    }
+    if stop_done {
+        tell_next_citizen(
+            conn,
+            route_id,
+            position,
+            event.client_at - planned_end,
+            notices,
+            local,
+        )?;
+    }
+    Ok(EventResult::Applied)
+}
+
+/// The next citizen on the route hears the team is coming, with the plan's time shifted by
+/// however late (never early) the team is running.
+fn tell_next_citizen(
+    conn: &mut DbConnection,
+    route_id: i64,
+    position: i32,
+    delay: chrono::Duration,
+    notices: &dyn Notices,
+    local: &dyn Fn(NaiveDateTime) -> String,
+) -> DbResult<()> {
+    let next: Option<(i64, NaiveDateTime)> = route_stops::table
+        .inner_join(visit_requests::table)
+        .filter(route_stops::route_id.eq(route_id))
+        .filter(route_stops::position.gt(position))
+        .filter(visit_requests::status.eq("scheduled"))
+        .order(route_stops::position.asc())
+        .select((visit_requests::id, route_stops::planned_start))
+        .first(conn)
+        .optional()?;
+    let Some((request_id, planned_start)) = next else {
+        return Ok(());
+    };
+    let citizen: i64 = visit_requests::table
+        .find(request_id)
+        .select(visit_requests::citizen_id)
+        .first(conn)?;
+    let language = language_of(conn, citizen)?;
+    let eta = local(planned_start + delay.max(chrono::Duration::zero()));
+    outbox::enqueue_for_account(
+        conn,
+        "visit_on_the_way",
+        citizen,
+        &notices.visit_on_the_way(&language, request_id, &eta),
+    )?;
+    Ok(())
+}
