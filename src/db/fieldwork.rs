@@ -5,10 +5,10 @@
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::events::{self, Actor, Change};
+use super::events::Actor;
 use super::outbox;
 use super::requests::RequestRow;
-use super::routes::{language_of, Notices};
+use super::routes::{language_of, set_status, Notices};
 use super::schema::{field_events, route_stops, routes, team_members, visit_requests};
 use super::{now, DbConnection, DbResult};
 use crate::domain::FieldEventKind;
@@ -130,28 +130,13 @@ fn apply(
         FieldEventKind::Position => return Ok(EventResult::Applied),
     };
     if request.status != status {
-        diesel::update(visit_requests::table.find(request.id))
-            .set((
-                visit_requests::status.eq(status),
-                visit_requests::version.eq(request.version + 1),
-                visit_requests::updated_at.eq(now()),
-            ))
-            .execute(conn)?;
-        events::record(
+        set_status(
             conn,
             actor,
-            Change {
-                entity: "visit_request",
-                entity_id: request.id,
-                region_id: Some(request.region_id),
-                action: event.kind.as_str(),
-                before: Some(serde_json::json!({"status": request.status})),
-                after: Some(serde_json::json!({
-                    "status": status,
-                    "reason": event.reason,
-                    "client_at": event.client_at,
-                })),
-            },
+            &request,
+            status,
+            event.kind.as_str(),
+            serde_json::json!({"reason": event.reason, "client_at": event.client_at}),
         )?;
         let language = language_of(conn, request.citizen_id)?;
         let message = match event.kind {

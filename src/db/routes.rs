@@ -309,10 +309,11 @@ pub fn publish(
                 actor,
                 request,
                 "scheduled",
-                serde_json::json!({
+                "scheduled",
+                serde_json::json!({"schedule": {
                     "team_id": route.team_id, "date": route.date,
                     "window": [stop.window_local.0, stop.window_local.1],
-                }),
+                }}),
             )?;
             result.requests_scheduled += 1;
             let language = language_of(conn, request.citizen_id)?;
@@ -340,7 +341,8 @@ pub fn publish(
             actor,
             &request,
             "submitted",
-            serde_json::json!({"unscheduled": true}),
+            "unscheduled",
+            serde_json::json!({"schedule": {"unscheduled": true}}),
         )?;
         result.requests_unscheduled += 1;
         let language = language_of(conn, request.citizen_id)?;
@@ -395,11 +397,14 @@ fn insert_stops(
     Ok(())
 }
 
-fn set_status(
+/// Move a request to `status` (new version) and record `action` in its event trail, with
+/// `detail`'s fields beside the new status.
+pub(crate) fn set_status(
     conn: &mut DbConnection,
     actor: &Actor,
     request: &RequestRow,
     status: &str,
+    action: &str,
     detail: serde_json::Value,
 ) -> DbResult<()> {
     diesel::update(visit_requests::table.find(request.id))
@@ -416,15 +421,20 @@ fn set_status(
             entity: "visit_request",
             entity_id: request.id,
             region_id: Some(request.region_id),
-            action: if status == "scheduled" {
-                "scheduled"
-            } else {
-                "unscheduled"
-            },
+            action,
             before: Some(serde_json::json!({"status": request.status})),
-            after: Some(serde_json::json!({"status": status, "schedule": detail})),
+            after: Some(with_status(status, detail)),
         },
     )
+}
+
+fn with_status(status: &str, detail: serde_json::Value) -> serde_json::Value {
+    let mut after = serde_json::Map::new();
+    after.insert("status".to_string(), status.into());
+    if let serde_json::Value::Object(extra) = detail {
+        after.extend(extra);
+    }
+    serde_json::Value::Object(after)
 }
 
 pub(crate) fn members_of(conn: &mut DbConnection, team_id: i64) -> DbResult<Vec<i64>> {

@@ -180,6 +180,23 @@ pub async fn create(
         .json(PlanView::from_row(plan)?))
 }
 
+/// A plan the caller (a coordinator of its region, or an admin) may see; 404 otherwise.
+async fn visible_plan(state: &AppState, who: &Principal, id: i64) -> Result<PlanRow, ApiError> {
+    who.require(&[Role::Coordinator, Role::Admin])?;
+    let plan = state
+        .db
+        .read(move |conn| plans::find(conn, id))
+        .await
+        .map_err(|e| match e {
+            DbError::NotFound => ApiError::not_found("plan"),
+            other => other.into(),
+        })?;
+    if !who.sees_region(plan.region_id) {
+        return Err(ApiError::not_found("plan"));
+    }
+    Ok(plan)
+}
+
 /// A planning job: its state and, when done, the draft.
 #[utoipa::path(
     tag = "plans",
@@ -193,19 +210,8 @@ pub async fn get(
     who: Principal,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require(&[Role::Coordinator, Role::Admin])?;
     let id = path.into_inner();
-    let plan = state
-        .db
-        .read(move |conn| plans::find(conn, id))
-        .await
-        .map_err(|e| match e {
-            DbError::NotFound => ApiError::not_found("plan"),
-            other => other.into(),
-        })?;
-    if !who.sees_region(plan.region_id) {
-        return Err(ApiError::not_found("plan"));
-    }
+    let plan = visible_plan(&state, &who, id).await?;
     Ok(HttpResponse::Ok().json(PlanView::from_row(plan)?))
 }
 
@@ -237,19 +243,8 @@ pub async fn publish(
     who: Principal,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    who.require(&[Role::Coordinator, Role::Admin])?;
     let id = path.into_inner();
-    let plan = state
-        .db
-        .read(move |conn| plans::find(conn, id))
-        .await
-        .map_err(|e| match e {
-            DbError::NotFound => ApiError::not_found("plan"),
-            other => other.into(),
-        })?;
-    if !who.sees_region(plan.region_id) {
-        return Err(ApiError::not_found("plan"));
-    }
+    let plan = visible_plan(&state, &who, id).await?;
     let view = PlanView::from_row(plan)?;
     let Some(draft) = view.draft else {
         return Err(ApiError::conflict(
