@@ -234,9 +234,11 @@ pub fn publish(
         for (request, _) in &sequence {
             new_place.insert(*request, key);
         }
-        if old_sequence.get(&key).cloned().unwrap_or_default() == sequence
-            && existing_by_key.contains_key(&key) == planned.is_some_and(|r| !r.stops.is_empty())
-        {
+        // Same visits at the same times (or still no route and nothing to put on one): the
+        // phones' copy stays current, so no new version and no push.
+        let unchanged =
+            old_sequence.get(&key).map_or(&[][..], Vec::as_slice) == sequence.as_slice();
+        if unchanged && (existing_by_key.contains_key(&key) || sequence.is_empty()) {
             continue;
         }
         let version = match existing_by_key.get(&key) {
