@@ -8,6 +8,7 @@
 pub mod checker;
 pub mod cluster;
 mod error;
+pub mod evaluate;
 mod model;
 pub mod problem;
 mod rng;
@@ -18,6 +19,7 @@ mod solver;
 pub mod travel;
 
 pub use error::ProblemError;
+pub use evaluate::{evaluate, Evaluation, RouteIssue};
 pub use problem::{
     Break, Date, Job, Location, Minutes, ObjectiveWeights, Pin, PreviousAssignment, Priority,
     PriorityCosts, Problem, Shift, Team, TimeWindow, TravelSpec, VehicleProfile,
