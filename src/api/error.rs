@@ -161,6 +161,18 @@ impl From<DbError> for ApiError {
     }
 }
 
+impl From<crate::planning::dispatch::EditError> for ApiError {
+    fn from(e: crate::planning::dispatch::EditError) -> Self {
+        use crate::planning::dispatch::EditError;
+        match e {
+            EditError::NotFound(what) => ApiError::not_found(what),
+            EditError::Conflict { code, message } => ApiError::conflict(code, message),
+            EditError::Invalid(invalid) => invalid.into(),
+            EditError::Internal(cause) => ApiError::internal(cause),
+        }
+    }
+}
+
 /// Every error code the API can return, for the OpenAPI description.
 pub const ERROR_CODES: &[(&str, &str)] = &[
     (
@@ -211,6 +223,15 @@ pub const ERROR_CODES: &[(&str, &str)] = &[
         "invalid_state",
         "409: the resource's status does not allow this change",
     ),
+    (
+        "stop_visited",
+        "409: the team has already been to this stop (started, done or missed): it stays where it is",
+    ),
+    (
+        "route_locked",
+        "409: the route is locked by a coordinator: unlock it first",
+    ),
+    ("team_absent", "409: the team is off that day"),
     ("payload_too_large", "413: the body is over the size limit"),
     (
         "unsupported_media_type",
@@ -243,6 +264,15 @@ pub const ERROR_CODES: &[(&str, &str)] = &[
         "422: a referenced region, service kind or account does not exist (or is not usable here)",
     ),
     ("unknown_time_zone", "422: not an IANA time-zone name"),
+    (
+        "not_on_route",
+        "422: the request is not a stop of the route named",
+    ),
+    (
+        "invalid_order",
+        "422: a new order must list every stop of the route exactly once",
+    ),
+    ("no_shift", "422: the team does not work that day"),
     (
         "invalid_boundary",
         "422: the boundary is not a GeoJSON Polygon or MultiPolygon",

@@ -202,6 +202,40 @@ impl FromRequest for IfMatch {
     }
 }
 
+/// An `If-Match` holding an opaque entity tag (such as a day's tag), required.
+pub struct IfMatchTag(pub String);
+
+impl FromRequest for IfMatchTag {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        let result = match req.headers().get(header::IF_MATCH) {
+            None => Err(ApiError::new(
+                actix_web::http::StatusCode::PRECONDITION_REQUIRED,
+                "precondition_required",
+                "send If-Match with the ETag you read",
+            )),
+            Some(v) => v
+                .to_str()
+                .ok()
+                .map(|s| {
+                    s.trim()
+                        .trim_start_matches("W/")
+                        .trim_matches('"')
+                        .to_string()
+                })
+                .filter(|s| !s.is_empty())
+                .map(IfMatchTag)
+                .ok_or_else(|| {
+                    ApiError::bad_request("missing_header", "If-Match must hold an ETag")
+                        .with_field("If-Match")
+                }),
+        };
+        std::future::ready(result)
+    }
+}
+
 /// An optional `Idempotency-Key` (1-100 visible ASCII characters, e.g. a UUID).
 pub struct IdempotencyKey(pub Option<String>);
 

@@ -47,6 +47,7 @@ answer 409 `version_conflict` on a stale copy.",
         (name = "catalog", description = "Regions, service kinds and teams"),
         (name = "team", description = "The field team's routes (offline-first)"),
         (name = "plans", description = "Planning jobs: draft routes for a region's dates"),
+        (name = "dispatch", description = "Coordinator rebalancing: the day's routes; move, reorder, swap, pin, lock; take a team off a day; re-plan the rest of a day. Every change can be previewed"),
         (name = "devices", description = "Push-notification tokens of the caller's phones"),
         (name = "admin", description = "Regions and staff accounts"),
         (name = "health", description = "Liveness and readiness")
@@ -134,6 +135,13 @@ pub fn routes(auth_limit: AuthRateLimit) -> impl FnOnce(&mut ServiceConfig) {
                 .service(v1::plans::publish)
                 .service(v1::routes::my_route)
                 .service(v1::routes::record_events)
+                .service(v1::dispatch::day_routes)
+                .service(v1::dispatch::get_route)
+                .service(v1::dispatch::change_route)
+                .service(v1::dispatch::replan_day)
+                .service(v1::dispatch::create_absence)
+                .service(v1::dispatch::list_absences)
+                .service(v1::dispatch::remove_absence)
                 .service(v1::admin::create_region)
                 .service(v1::admin::create_staff),
         );

@@ -3,6 +3,7 @@
 
 pub mod accounts;
 pub mod catalog;
+pub mod dispatch;
 pub mod events;
 pub mod fieldwork;
 pub mod outbox;

@@ -7,7 +7,7 @@ use diesel::prelude::*;
 
 use super::events::{self, Actor, Change};
 use super::requests::RequestRow;
-use super::schema::{plans, route_stops, routes, visit_requests};
+use super::schema::{plans, route_stops, routes, team_absences, teams, visit_requests};
 use super::{now, DbConnection, DbError, DbResult};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -126,27 +126,75 @@ pub fn requeue_running(conn: &mut DbConnection) -> DbResult<usize> {
     )
 }
 
-/// The team and date of a request's current route, if it is on one.
-pub type Placed = Option<(i64, NaiveDate)>;
+/// Where a request sits on a published route, as a plan must respect it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct Placement {
+    pub team_id: i64,
+    pub date: NaiveDate,
+    pub position: i32,
+    /// A coordinator pinned the stop to this team and date.
+    pub pinned: bool,
+    /// A coordinator locked the whole route.
+    pub locked: bool,
+    /// The window promised to the citizen (UTC).
+    pub window: (NaiveDateTime, NaiveDateTime),
+}
+
+/// The request's current route stop, if it is on one inside the planned dates.
+pub type Placed = Option<Placement>;
 
 /// Requests of a region a plan of `first..=last` may place: those waiting for a visit whose
-/// allowed dates meet the range, and those already scheduled on a route inside it (re-planned,
-/// preferably where they are: the second value is their current team and date).
+/// allowed dates meet the range, and those on a route inside it: scheduled ones (re-planned,
+/// preferably where they are), and ones the team has started or finished (kept where they are:
+/// the route's fixed beginning).
 pub fn plannable_requests(
     conn: &mut DbConnection,
     region_id: i64,
     first: NaiveDate,
     last: NaiveDate,
 ) -> DbResult<Vec<(RequestRow, Placed)>> {
-    let scheduled: Vec<(i64, i64, NaiveDate)> = route_stops::table
+    type Row = (
+        i64,
+        i64,
+        NaiveDate,
+        i32,
+        bool,
+        bool,
+        NaiveDateTime,
+        NaiveDateTime,
+    );
+    let stops: Vec<Row> = route_stops::table
         .inner_join(routes::table)
         .filter(routes::region_id.eq(region_id))
         .filter(routes::date.between(first, last))
-        .select((route_stops::request_id, routes::team_id, routes::date))
+        .select((
+            route_stops::request_id,
+            routes::team_id,
+            routes::date,
+            route_stops::position,
+            route_stops::pinned,
+            routes::locked,
+            route_stops::window_start,
+            route_stops::window_end,
+        ))
         .load(conn)?;
-    let placed: std::collections::HashMap<i64, (i64, NaiveDate)> = scheduled
+    let placed: std::collections::HashMap<i64, Placement> = stops
         .into_iter()
-        .map(|(request, team, date)| (request, (team, date)))
+        .map(
+            |(request, team_id, date, position, pinned, locked, start, end)| {
+                (
+                    request,
+                    Placement {
+                        team_id,
+                        date,
+                        position,
+                        pinned,
+                        locked,
+                        window: (start, end),
+                    },
+                )
+            },
+        )
         .collect();
     let waiting: Vec<RequestRow> = visit_requests::table
         .filter(visit_requests::region_id.eq(region_id))
@@ -157,18 +205,33 @@ pub fn plannable_requests(
         .load(conn)?;
     let on_routes: Vec<RequestRow> = visit_requests::table
         .filter(visit_requests::id.eq_any(placed.keys().copied().collect::<Vec<_>>()))
-        .filter(visit_requests::status.eq("scheduled"))
+        .filter(visit_requests::status.eq_any(["scheduled", "in_progress", "completed"]))
         .select(RequestRow::as_select())
         .load(conn)?;
     let mut all: Vec<(RequestRow, Placed)> = waiting
         .into_iter()
-        .chain(on_routes)
-        .map(|r| {
+        .map(|r| (r, None))
+        .chain(on_routes.into_iter().map(|r| {
             let at = placed.get(&r.id).copied();
             (r, at)
-        })
+        }))
         .collect();
     all.sort_by_key(|(r, _)| r.id);
     all.dedup_by_key(|(r, _)| r.id);
     Ok(all)
+}
+
+/// Teams taken off a day, within `first..=last`: (team, date).
+pub fn absences_between(
+    conn: &mut DbConnection,
+    region_id: i64,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> DbResult<Vec<(i64, NaiveDate)>> {
+    Ok(team_absences::table
+        .inner_join(teams::table)
+        .filter(teams::region_id.eq(region_id))
+        .filter(team_absences::date.between(first, last))
+        .select((team_absences::team_id, team_absences::date))
+        .load(conn)?)
 }

@@ -1,7 +1,7 @@
 //! Published routes and their stops, and publishing a plan: in ONE transaction the routes get
 //! new versions, the requests their schedule, and the outbox a push for every affected phone.
 
-use std::collections::{BTreeMap, BTreeSet, HashMap};
+use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -30,6 +30,8 @@ pub struct RouteRow {
     pub leave_at: NaiveDateTime,
     pub back_at: NaiveDateTime,
     pub updated_at: NaiveDateTime,
+    /// No plan changes a locked route; coordinators still may, by hand.
+    pub locked: bool,
 }
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -43,6 +45,8 @@ pub struct StopRow {
     pub planned_end: NaiveDateTime,
     pub window_start: NaiveDateTime,
     pub window_end: NaiveDateTime,
+    /// Plans keep a pinned stop on its team and date.
+    pub pinned: bool,
 }
 
 /// One stop to publish; times in UTC, plus the window as the citizen reads it.
@@ -55,6 +59,8 @@ pub struct PublishStop {
     pub window_end: NaiveDateTime,
     /// Local `HH:MM` of the window, for the citizen's message.
     pub window_local: (String, String),
+    /// Keep it on this team and date when plans are made again.
+    pub pinned: bool,
 }
 
 #[derive(Debug, Clone)]
@@ -160,10 +166,7 @@ pub fn publish(
         .load(conn)?;
     let changed_requests: Vec<String> = requests
         .iter()
-        .filter(|r| {
-            r.updated_at > plan.created_at
-                || !matches!(r.status.as_str(), "submitted" | "missed" | "scheduled")
-        })
+        .filter(|r| r.updated_at > plan.created_at || matches!(r.status.as_str(), "cancelled"))
         .map(|r| format!("{} ({})", r.id, r.status))
         .collect();
     if !changed_routes.is_empty() || !changed_requests.is_empty() {
@@ -195,6 +198,15 @@ pub fn publish(
     let route_key: HashMap<i64, (i64, NaiveDate)> = existing
         .iter()
         .map(|r| (r.id, (r.team_id, r.date)))
+        .collect();
+    let pinned_before: HashSet<(i64, i64, NaiveDate)> = old_stops
+        .iter()
+        .filter(|s| s.pinned)
+        .filter_map(|s| {
+            route_key
+                .get(&s.route_id)
+                .map(|&(t, d)| (s.request_id, t, d))
+        })
         .collect();
     let mut old_place: HashMap<i64, (i64, NaiveDate, NaiveDateTime)> = HashMap::new();
     let mut old_sequence: BTreeMap<(i64, NaiveDate), Vec<(i64, NaiveDateTime)>> = BTreeMap::new();
@@ -241,46 +253,21 @@ pub fn publish(
         if unchanged && (existing_by_key.contains_key(&key) || sequence.is_empty()) {
             continue;
         }
-        let version = match existing_by_key.get(&key) {
-            Some(route) => {
-                diesel::delete(route_stops::table.filter(route_stops::route_id.eq(route.id)))
-                    .execute(conn)?;
-                let (distance, leave, back) = planned
-                    .map_or((0.0, route.leave_at, route.leave_at), |r| {
-                        (r.distance_m, r.leave_at, r.back_at)
-                    });
-                diesel::update(routes::table.find(route.id))
-                    .set((
-                        routes::version.eq(route.version + 1),
-                        routes::plan_id.eq(Some(plan.id)),
-                        routes::distance_m.eq(distance),
-                        routes::leave_at.eq(leave),
-                        routes::back_at.eq(back),
-                        routes::updated_at.eq(at),
-                    ))
-                    .execute(conn)?;
-                insert_stops(conn, route.id, planned.map(|r| r.stops.as_slice()))?;
-                route.version + 1
-            }
-            None => {
-                let Some(route) = planned else { continue };
-                let id: i64 = diesel::insert_into(routes::table)
-                    .values((
-                        routes::region_id.eq(plan.region_id),
-                        routes::team_id.eq(key.0),
-                        routes::date.eq(key.1),
-                        routes::version.eq(1),
-                        routes::plan_id.eq(Some(plan.id)),
-                        routes::distance_m.eq(route.distance_m),
-                        routes::leave_at.eq(route.leave_at),
-                        routes::back_at.eq(route.back_at),
-                        routes::updated_at.eq(at),
-                    ))
-                    .returning(routes::id)
-                    .get_result(conn)?;
-                insert_stops(conn, id, Some(&route.stops))?;
-                1
-            }
+        let Some(version) = store_route(
+            conn,
+            RouteTarget {
+                region_id: plan.region_id,
+                team_id: key.0,
+                date: key.1,
+                plan_id: Some(plan.id),
+            },
+            existing_by_key.get(&key).copied(),
+            planned.copied(),
+            &pinned_before,
+            at,
+        )?
+        else {
+            continue;
         };
         touched.insert(key);
         result.routes_changed += 1;
@@ -300,6 +287,14 @@ pub fn publish(
             let Some(request) = requests.get(&stop.request_id) else {
                 continue;
             };
+            // The team has been there already: the citizen has nothing new to hear.
+            if request
+                .status
+                .parse::<crate::domain::RequestStatus>()
+                .is_ok_and(|s| s.is_visited())
+            {
+                continue;
+            }
             let unchanged = old_place.get(&stop.request_id)
                 == Some(&(route.team_id, route.date, stop.window_start))
                 && request.status == "scheduled";
@@ -378,12 +373,76 @@ pub fn publish(
     Ok(result)
 }
 
-fn insert_stops(
+/// Which route a write goes to.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct RouteTarget {
+    pub region_id: i64,
+    pub team_id: i64,
+    pub date: NaiveDate,
+    /// The plan the content comes from; None for a coordinator's change by hand.
+    pub plan_id: Option<i64>,
+}
+
+/// Store `content` as the next version of `existing` (its stops replaced), or as a new route
+/// at version 1. An absent `content` empties an existing route and creates nothing. A stop
+/// is pinned when it was pinned on this same team and date before. Returns the new version.
+pub(crate) fn store_route(
     conn: &mut DbConnection,
-    route_id: i64,
-    stops: Option<&[PublishStop]>,
-) -> DbResult<()> {
-    for (position, stop) in stops.unwrap_or_default().iter().enumerate() {
+    target: RouteTarget,
+    existing: Option<&RouteRow>,
+    content: Option<&PublishRoute>,
+    pinned_before: &HashSet<(i64, i64, NaiveDate)>,
+    at: NaiveDateTime,
+) -> DbResult<Option<i32>> {
+    let route_id = match existing {
+        Some(route) => {
+            diesel::delete(route_stops::table.filter(route_stops::route_id.eq(route.id)))
+                .execute(conn)?;
+            let (distance, leave, back) = content
+                .map_or((0.0, route.leave_at, route.leave_at), |r| {
+                    (r.distance_m, r.leave_at, r.back_at)
+                });
+            diesel::update(routes::table.find(route.id))
+                .set((
+                    routes::version.eq(route.version + 1),
+                    routes::plan_id.eq(target.plan_id.or(route.plan_id)),
+                    routes::distance_m.eq(distance),
+                    routes::leave_at.eq(leave),
+                    routes::back_at.eq(back),
+                    routes::updated_at.eq(at),
+                ))
+                .execute(conn)?;
+            route.id
+        }
+        None => {
+            let Some(route) = content else {
+                return Ok(None);
+            };
+            diesel::insert_into(routes::table)
+                .values((
+                    routes::region_id.eq(target.region_id),
+                    routes::team_id.eq(target.team_id),
+                    routes::date.eq(target.date),
+                    routes::version.eq(1),
+                    routes::plan_id.eq(target.plan_id),
+                    routes::distance_m.eq(route.distance_m),
+                    routes::leave_at.eq(route.leave_at),
+                    routes::back_at.eq(route.back_at),
+                    routes::updated_at.eq(at),
+                    routes::locked.eq(false),
+                ))
+                .returning(routes::id)
+                .get_result(conn)?
+        }
+    };
+    for (position, stop) in content
+        .map(|r| r.stops.as_slice())
+        .unwrap_or_default()
+        .iter()
+        .enumerate()
+    {
+        let pinned =
+            stop.pinned || pinned_before.contains(&(stop.request_id, target.team_id, target.date));
         diesel::insert_into(route_stops::table)
             .values((
                 route_stops::route_id.eq(route_id),
@@ -393,10 +452,11 @@ fn insert_stops(
                 route_stops::planned_end.eq(stop.planned_end),
                 route_stops::window_start.eq(stop.window_start),
                 route_stops::window_end.eq(stop.window_end),
+                route_stops::pinned.eq(pinned),
             ))
             .execute(conn)?;
     }
-    Ok(())
+    Ok(Some(existing.map_or(1, |r| r.version + 1)))
 }
 
 /// Move a request to `status` (new version) and record `action` in its event trail, with

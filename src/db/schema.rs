@@ -214,6 +214,7 @@ diesel::table! {
         leave_at -> Timestamp,
         back_at -> Timestamp,
         updated_at -> Timestamp,
+        locked -> Bool,
     }
 }
 
@@ -227,6 +228,7 @@ diesel::table! {
         planned_end -> Timestamp,
         window_start -> Timestamp,
         window_end -> Timestamp,
+        pinned -> Bool,
     }
 }
 
@@ -250,3 +252,17 @@ diesel::table! {
         conflict -> Nullable<Text>,
     }
 }
+
+diesel::table! {
+    team_absences (id) {
+        id -> BigInt,
+        team_id -> BigInt,
+        date -> Date,
+        reason -> Text,
+        created_by -> Nullable<BigInt>,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::joinable!(team_absences -> teams (team_id));
+diesel::allow_tables_to_appear_in_same_query!(team_absences, teams);

@@ -111,6 +111,12 @@ impl RequestStatus {
         )
     }
 
+    /// The team has been there: the visit started or is done. Plans keep such a stop where it
+    /// is, and nobody may move it.
+    pub fn is_visited(self) -> bool {
+        matches!(self, RequestStatus::InProgress | RequestStatus::Completed)
+    }
+
     /// Preferred days still matter only before the visit is planned for good.
     pub fn accepts_preference_changes(self) -> bool {
         matches!(

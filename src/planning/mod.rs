@@ -2,9 +2,10 @@
 //! becomes a draft coordinators read, and a background runner works through queued jobs without
 //! ever blocking an HTTP worker.
 
+pub mod dispatch;
 pub mod runner;
 
-use std::collections::HashMap;
+use std::collections::{HashMap, HashSet};
 
 use chrono::{Datelike, NaiveDate};
 use jemput_planner as planner;
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::db::catalog::{RegionRow, ServiceKindRow, TeamRow};
+use crate::db::plans::{Placed, Placement};
 use crate::db::requests::RequestRow;
 use crate::domain::{PreferredWindow, VehicleProfile, Weekday, WeeklyShiftPattern};
 
@@ -21,8 +23,17 @@ pub struct PlanInput {
     pub region: RegionRow,
     pub kinds: Vec<ServiceKindRow>,
     pub teams: Vec<TeamRow>,
-    /// With the team and date of those already on a published route.
-    pub requests: Vec<(RequestRow, crate::db::plans::Placed)>,
+    /// With the route stop of those already on a published route.
+    pub requests: Vec<(RequestRow, Placed)>,
+    /// Teams taken off a day: (team, date).
+    pub absences: Vec<(i64, NaiveDate)>,
+}
+
+/// Has the team already been there (started or finished the visit)?
+pub fn is_visited(status: &str) -> bool {
+    status
+        .parse::<crate::domain::RequestStatus>()
+        .is_ok_and(|s| s.is_visited())
 }
 
 /// Speed and road circuity of each way of travelling, for the great-circle travel model.
@@ -39,72 +50,85 @@ pub fn vehicle(profile: &str) -> planner::VehicleProfile {
     }
 }
 
-fn planner_date(date: NaiveDate) -> Result<planner::Date, String> {
+pub(crate) fn planner_date(date: NaiveDate) -> Result<planner::Date, String> {
     planner::Date::parse(&date.format("%Y-%m-%d").to_string())
 }
 
-/// The planner's problem for `dates` (sorted, distinct).
-pub fn build_problem(input: &PlanInput, dates: &[NaiveDate]) -> Result<planner::Problem, String> {
+/// A stop the team has been to: started, finished, or tried and missed (a missed visit waits
+/// for a new plan, but its attempt stays on the day's route as history).
+fn already_made(request: &RequestRow, placed: &Placed) -> bool {
+    is_visited(&request.status) || (request.status == "missed" && placed.is_some())
+}
+
+/// The planner's problem for `dates` (sorted, distinct). What coordinators and teams fixed
+/// stays fixed: stops the team has started or finished, and whole locked routes, become the
+/// routes' fixed beginnings; pinned stops stay on their team and date; an absent team gets no
+/// work that day. With `from` (minutes after midnight, for re-planning the rest of a day) no
+/// visit still to make starts earlier.
+pub fn build_problem(
+    input: &PlanInput,
+    dates: &[NaiveDate],
+    from: Option<f64>,
+) -> Result<planner::Problem, String> {
     let (Some(first), Some(last)) = (dates.first(), dates.last()) else {
         return Err("no dates to plan".to_string());
     };
     let kinds: HashMap<i64, &ServiceKindRow> = input.kinds.iter().map(|k| (k.id, k)).collect();
+    let absent: HashSet<(i64, NaiveDate)> = input.absences.iter().copied().collect();
+    // The fixed beginning of each route: visits made, then (locked routes) the rest in order.
+    let mut fixed: HashMap<(i64, NaiveDate), Vec<(bool, i32, i64)>> = HashMap::new();
+    for (request, placed) in &input.requests {
+        let Some(at) = placed else { continue };
+        let key = (at.team_id, at.date);
+        let visited = already_made(request, placed);
+        if visited || (at.locked && !absent.contains(&key)) {
+            fixed
+                .entry(key)
+                .or_default()
+                .push((!visited, at.position, request.id));
+        }
+    }
+    let mut fixed_position: HashMap<i64, usize> = HashMap::new();
+    for stops in fixed.values_mut() {
+        stops.sort_unstable();
+        for (rank, &(_, _, request)) in stops.iter().enumerate() {
+            fixed_position.insert(request, rank);
+        }
+    }
+    let locked: HashSet<(i64, NaiveDate)> = input
+        .requests
+        .iter()
+        .filter_map(|(_, placed)| placed.filter(|p| p.locked).map(|p| (p.team_id, p.date)))
+        .chain(absent.iter().copied())
+        .collect();
+
     let mut teams = Vec::new();
+    let mut shifts_of: HashSet<(i64, NaiveDate)> = HashSet::new();
     for team in input.teams.iter().filter(|t| t.active) {
-        let pattern: WeeklyShiftPattern = serde_json::from_str(&team.shift_pattern)
-            .map_err(|e| format!("team {}: stored shift pattern is unreadable: {e}", team.id))?;
-        let skills: Vec<String> = serde_json::from_str(&team.skills)
-            .map_err(|e| format!("team {}: stored skills are unreadable: {e}", team.id))?;
         let mut shifts = Vec::new();
         for &date in dates {
-            let Some(day) = pattern.for_weekday(Weekday::from(date.weekday())) else {
+            let key = (team.id, date);
+            // An absent team keeps its shift only to hold the visits it already made.
+            if absent.contains(&key) && !fixed.contains_key(&key) {
+                continue;
+            }
+            let Some(mut shift) = shift_on(team, date)? else {
                 continue;
             };
-            shifts.push(planner::Shift {
-                date: planner_date(date)?,
-                start: planner::Minutes(f64::from(day.start.minutes())),
-                end: planner::Minutes(f64::from(day.end.minutes())),
-                breaks: day
-                    .breaks
-                    .iter()
-                    .map(|b| planner::Break {
-                        earliest: planner::Minutes(f64::from(b.window_start.minutes())),
-                        latest: planner::Minutes(f64::from(
-                            b.window_end.minutes() - b.duration_minutes,
-                        )),
-                        minutes: f64::from(b.duration_minutes),
-                    })
-                    .collect(),
-                locked: false,
-            });
+            shift.locked = locked.contains(&key);
+            shifts_of.insert(key);
+            shifts.push(shift);
         }
-        let depot = planner::Location::Geo {
-            lat: team.depot_lat,
-            lon: team.depot_lon,
-        };
-        teams.push(planner::Team {
-            id: team.id.to_string(),
-            start: depot,
-            end: None,
-            shifts,
-            skills,
-            vehicle: vehicle(&team.vehicle_profile),
-            max_visits: usize::try_from(team.max_visits_per_day).ok(),
-            max_route_minutes: None,
-            max_route_distance: None,
-            fixed_cost: 0.0,
-            capacity: None,
-        });
+        teams.push(planner_team(team, shifts)?);
     }
     let mut jobs = Vec::new();
     let mut previous = Vec::new();
     for (request, placed) in &input.requests {
-        if let Some((team, date)) = placed {
-            previous.push(planner::PreviousAssignment {
-                job: request.id.to_string(),
-                team: team.to_string(),
-                date: planner_date(*date)?,
-            });
+        let at = placed.filter(|p| shifts_of.contains(&(p.team_id, p.date)));
+        let visited = already_made(request, placed);
+        if visited && at.is_none() {
+            // Made on a route no longer planned (the team left): history, not work.
+            continue;
         }
         let kind = kinds.get(&request.service_kind_id).ok_or_else(|| {
             format!(
@@ -112,32 +136,49 @@ pub fn build_problem(input: &PlanInput, dates: &[NaiveDate]) -> Result<planner::
                 request.id, request.service_kind_id
             )
         })?;
-        let preferred: Vec<PreferredWindow> = serde_json::from_str(&request.preferred_windows)
-            .map_err(|e| format!("request {}: stored windows are unreadable: {e}", request.id))?;
-        jobs.push(planner::Job {
-            id: request.id.to_string(),
-            location: planner::Location::Geo {
-                lat: request.lat,
-                lon: request.lon,
-            },
-            service_minutes: f64::from(kind.default_duration_minutes),
-            time_windows: common_time_window(&preferred),
-            earliest_date: Some(planner_date(request.earliest_date.max(*first))?),
-            deadline: Some(planner_date(request.deadline.min(*last).max(*first))?),
-            skills: kind.required_skill.iter().cloned().collect(),
-            priority: match request.priority.as_str() {
-                "urgent" => planner::Priority::Urgent,
-                "high" => planner::Priority::High,
-                "low" => planner::Priority::Low,
-                _ => planner::Priority::Normal,
-            },
-            pin: None,
-            group: None,
-            demand: 0.0,
-        });
+        let mut earliest = request.earliest_date.max(*first);
+        let mut deadline = request.deadline.min(*last).max(*first);
+        let mut time_windows = preferred_windows(request)?;
+        let mut pin = None;
+        if let Some(at) = at {
+            let key = (at.team_id, at.date);
+            let position = fixed_position.get(&request.id).copied();
+            if position.is_some() || (at.pinned && !absent.contains(&key)) {
+                pin = Some(planner::Pin {
+                    team: at.team_id.to_string(),
+                    date: planner_date(at.date)?,
+                    position,
+                });
+                // Where it is pinned is allowed, whatever the dates asked for.
+                earliest = earliest.min(at.date);
+                deadline = deadline.max(at.date);
+            }
+            if visited {
+                // Its time has passed; only its place in the route matters now.
+                time_windows.clear();
+            } else if position.is_some() {
+                // A locked route stays as it is: its citizens keep the windows they were told.
+                time_windows = vec![promised_minutes(&input.region.time_zone, &at)?];
+            }
+            if !absent.contains(&key) {
+                previous.push(planner::PreviousAssignment {
+                    job: request.id.to_string(),
+                    team: at.team_id.to_string(),
+                    date: planner_date(at.date)?,
+                });
+            }
+        }
+        if let (Some(from), false) = (from, visited) {
+            time_windows = not_before(time_windows, from);
+        }
+        jobs.push(planner_job(
+            request,
+            kind,
+            time_windows,
+            (earliest, deadline),
+            pin,
+        )?);
     }
-    // Only teams still planned for can keep their visits.
-    previous.retain(|p: &planner::PreviousAssignment| teams.iter().any(|t| t.id == p.team));
     Ok(planner::Problem {
         jobs,
         teams,
@@ -145,6 +186,131 @@ pub fn build_problem(input: &PlanInput, dates: &[NaiveDate]) -> Result<planner::
         objective: planner::ObjectiveWeights::default(),
         previous,
     })
+}
+
+/// The team's shift on `date` from its weekly pattern, if it works that weekday.
+pub(crate) fn shift_on(team: &TeamRow, date: NaiveDate) -> Result<Option<planner::Shift>, String> {
+    let pattern: WeeklyShiftPattern = serde_json::from_str(&team.shift_pattern)
+        .map_err(|e| format!("team {}: stored shift pattern is unreadable: {e}", team.id))?;
+    let Some(day) = pattern.for_weekday(Weekday::from(date.weekday())) else {
+        return Ok(None);
+    };
+    Ok(Some(planner::Shift {
+        date: planner_date(date)?,
+        start: planner::Minutes(f64::from(day.start.minutes())),
+        end: planner::Minutes(f64::from(day.end.minutes())),
+        breaks: day
+            .breaks
+            .iter()
+            .map(|b| planner::Break {
+                earliest: planner::Minutes(f64::from(b.window_start.minutes())),
+                latest: planner::Minutes(f64::from(b.window_end.minutes() - b.duration_minutes)),
+                minutes: f64::from(b.duration_minutes),
+            })
+            .collect(),
+        locked: false,
+    }))
+}
+
+pub(crate) fn planner_team(
+    team: &TeamRow,
+    shifts: Vec<planner::Shift>,
+) -> Result<planner::Team, String> {
+    let skills: Vec<String> = serde_json::from_str(&team.skills)
+        .map_err(|e| format!("team {}: stored skills are unreadable: {e}", team.id))?;
+    Ok(planner::Team {
+        id: team.id.to_string(),
+        start: planner::Location::Geo {
+            lat: team.depot_lat,
+            lon: team.depot_lon,
+        },
+        end: None,
+        shifts,
+        skills,
+        vehicle: vehicle(&team.vehicle_profile),
+        max_visits: usize::try_from(team.max_visits_per_day).ok(),
+        max_route_minutes: None,
+        max_route_distance: None,
+        fixed_cost: 0.0,
+        capacity: None,
+    })
+}
+
+/// The request's preferred hours as the planner's windows (see [`common_time_window`]).
+pub(crate) fn preferred_windows(request: &RequestRow) -> Result<Vec<planner::TimeWindow>, String> {
+    let preferred: Vec<PreferredWindow> = serde_json::from_str(&request.preferred_windows)
+        .map_err(|e| format!("request {}: stored windows are unreadable: {e}", request.id))?;
+    Ok(common_time_window(&preferred))
+}
+
+pub(crate) fn planner_job(
+    request: &RequestRow,
+    kind: &ServiceKindRow,
+    time_windows: Vec<planner::TimeWindow>,
+    (earliest, deadline): (NaiveDate, NaiveDate),
+    pin: Option<planner::Pin>,
+) -> Result<planner::Job, String> {
+    Ok(planner::Job {
+        id: request.id.to_string(),
+        location: planner::Location::Geo {
+            lat: request.lat,
+            lon: request.lon,
+        },
+        service_minutes: f64::from(kind.default_duration_minutes),
+        time_windows,
+        earliest_date: Some(planner_date(earliest)?),
+        deadline: Some(planner_date(deadline)?),
+        skills: kind.required_skill.iter().cloned().collect(),
+        priority: match request.priority.as_str() {
+            "urgent" => planner::Priority::Urgent,
+            "high" => planner::Priority::High,
+            "low" => planner::Priority::Low,
+            _ => planner::Priority::Normal,
+        },
+        pin,
+        group: None,
+        demand: 0.0,
+    })
+}
+
+/// The window promised for a stop, in minutes after local midnight of its day.
+fn promised_minutes(zone: &str, at: &Placement) -> Result<planner::TimeWindow, String> {
+    use chrono::TimeZone;
+    let zone: chrono_tz::Tz = zone
+        .parse()
+        .map_err(|e| format!("stored time zone unreadable: {e}"))?;
+    let minutes = |utc: chrono::NaiveDateTime| {
+        let local = chrono::Utc
+            .from_utc_datetime(&utc)
+            .with_timezone(&zone)
+            .naive_local();
+        (local - at.date.and_time(chrono::NaiveTime::MIN)).num_minutes() as f64
+    };
+    Ok(planner::TimeWindow {
+        start: planner::Minutes(minutes(at.window.0)),
+        end: planner::Minutes(minutes(at.window.1)),
+    })
+}
+
+/// The windows cut to start at `from`. A visit whose preferred hours are already over can
+/// still be made later that day rather than not at all.
+fn not_before(windows: Vec<planner::TimeWindow>, from: f64) -> Vec<planner::TimeWindow> {
+    let cut: Vec<planner::TimeWindow> = windows
+        .iter()
+        .filter(|w| w.end.0 >= from)
+        .map(|w| planner::TimeWindow {
+            start: planner::Minutes(w.start.0.max(from)),
+            end: w.end,
+        })
+        .collect();
+    if cut.is_empty() {
+        vec![planner::TimeWindow {
+            start: planner::Minutes(from),
+            end: planner::Minutes(24.0 * 60.0),
+        }]
+    } else {
+        cut
+    }
 }
 
 /// The planner takes time windows per job, not per date: when every preferred day names the
@@ -259,7 +425,7 @@ pub fn clock(minutes: f64) -> String {
     format!("{:02}:{:02}", total / 60, total % 60)
 }
 
-fn promised(start: f64) -> PromisedWindow {
+pub(crate) fn promised(start: f64) -> PromisedWindow {
     let from = (start / 30.0).floor() * 30.0;
     PromisedWindow {
         start: clock(from),
@@ -420,6 +586,7 @@ pub fn publication(
                     window_start: utc_of(zone, route.date, &promised_window.start)?,
                     window_end: utc_of(zone, route.date, &promised_window.end)?,
                     window_local: (promised_window.start.clone(), promised_window.end.clone()),
+                    pinned: false,
                 });
             }
         }

@@ -96,11 +96,12 @@ async fn solve(db: &Db, plan: PlanRow, stop: &Arc<AtomicBool>) -> Result<String,
                 kinds: catalog::service_kinds_of_region(conn, region_id)?,
                 teams: catalog::teams_of_region(conn, region_id)?,
                 requests: plans::plannable_requests(conn, region_id, first, last)?,
+                absences: plans::absences_between(conn, region_id, first, last)?,
             })
         })
         .await
         .map_err(|e: DbError| format!("could not load the region: {e}"))?;
-    let problem = build_problem(&input, &dates)?;
+    let problem = build_problem(&input, &dates, None)?;
     let limit = Duration::from_millis(u64::try_from(plan.time_limit_ms).unwrap_or(1000));
     let options = jemput_planner::SolveOptions {
         seed: u64::try_from(plan.seed).unwrap_or(1),

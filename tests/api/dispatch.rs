@@ -10,7 +10,7 @@ use serde_json::{json, Value};
 use crate::both_backends;
 use crate::helpers::{spawn, Backend, TestApp, WATES};
 
-fn day(offset: i64) -> String {
+pub fn day(offset: i64) -> String {
     (chrono::Utc::now()
         .with_timezone(&chrono_tz::Asia::Jakarta)
         .date_naive()
@@ -18,7 +18,7 @@ fn day(offset: i64) -> String {
     .to_string()
 }
 
-async fn done(app: &TestApp, token: &str, id: i64) -> Value {
+pub async fn done(app: &TestApp, token: &str, id: i64) -> Value {
     for _ in 0..300 {
         let r = app.get(&format!("/v1/plans/{id}"), token).await;
         if r.body["status"] == "done" {
@@ -30,7 +30,7 @@ async fn done(app: &TestApp, token: &str, id: i64) -> Value {
     panic!("plan {id} did not finish");
 }
 
-async fn plan(app: &TestApp, token: &str) -> i64 {
+pub async fn plan(app: &TestApp, token: &str) -> i64 {
     let dates: Vec<String> = (2..=8).map(day).collect();
     let r = app
         .post(
@@ -43,7 +43,7 @@ async fn plan(app: &TestApp, token: &str) -> i64 {
     r.id()
 }
 
-async fn outbox_rows(app: &TestApp) -> Vec<outbox::OutboxRow> {
+pub async fn outbox_rows(app: &TestApp) -> Vec<outbox::OutboxRow> {
     let db = app.db.clone();
     tokio::task::spawn_blocking(move || outbox::all(&mut db.get().unwrap()).unwrap())
         .await

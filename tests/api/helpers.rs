@@ -30,6 +30,10 @@ pub struct TestApp {
     pub client: reqwest::Client,
     pub sms: MockServer,
     pub db: Db,
+    /// What the service was started with (to start it again on the same database).
+    pub settings: Settings,
+    /// A service started with [`spawn_crashable`] runs here, so a test can kill it.
+    runtime: Option<tokio::runtime::Runtime>,
     _dir: Option<tempfile::TempDir>,
     pg_database: Option<String>,
 }
@@ -113,6 +117,21 @@ pub async fn spawn(backend: Backend) -> TestApp {
 }
 
 pub async fn spawn_with(backend: Backend, customise: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_inner(backend, customise, false).await
+}
+
+/// Like [`spawn_with`], but the service runs in a runtime of its own that
+/// [`TestApp::crash`] drops at once, as a killed process would stop: no graceful shutdown,
+/// nothing finished.
+pub async fn spawn_crashable(backend: Backend, customise: impl FnOnce(&mut Settings)) -> TestApp {
+    spawn_inner(backend, customise, true).await
+}
+
+async fn spawn_inner(
+    backend: Backend,
+    customise: impl FnOnce(&mut Settings),
+    crashable: bool,
+) -> TestApp {
     let sms = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path_regex(r"^/2010-04-01/Accounts/[^/]+/Messages\.json$"))
@@ -136,10 +155,35 @@ pub async fn spawn_with(backend: Backend, customise: impl FnOnce(&mut Settings))
     settings.rate_limit.auth_burst = 1_000;
     customise(&mut settings);
     settings.validate().expect("test settings valid");
-    let app = Application::build(settings).await.expect("app builds");
-    let base = format!("http://127.0.0.1:{}", app.port());
-    let db = app.db().clone();
-    tokio::spawn(app.run_until(std::future::pending()));
+    let (base, db, runtime) = if crashable {
+        let start = settings.clone();
+        let (runtime, port, db) = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("runtime");
+            let (port, db) = runtime.block_on(async move {
+                let app = Application::build(start).await.expect("app builds");
+                let port = app.port();
+                let db = app.db().clone();
+                tokio::spawn(app.run_until(std::future::pending()));
+                (port, db)
+            });
+            (runtime, port, db)
+        })
+        .join()
+        .expect("service thread");
+        (format!("http://127.0.0.1:{port}"), db, Some(runtime))
+    } else {
+        let app = Application::build(settings.clone())
+            .await
+            .expect("app builds");
+        let base = format!("http://127.0.0.1:{}", app.port());
+        let db = app.db().clone();
+        tokio::spawn(app.run_until(std::future::pending()));
+        (base, db, None)
+    };
 
     // An admin to bootstrap everything else through the API.
     let hash = auth::hash_password(ADMIN_PASSWORD).expect("hash");
@@ -171,6 +215,8 @@ pub async fn spawn_with(backend: Backend, customise: impl FnOnce(&mut Settings))
         client: reqwest::Client::new(),
         sms,
         db,
+        settings,
+        runtime,
         _dir: dir,
         pg_database,
     }
@@ -190,6 +236,24 @@ pub struct Region {
 }
 
 impl TestApp {
+    /// Kill a service started with [`spawn_crashable`] mid-flight.
+    pub fn crash(&mut self) {
+        if let Some(runtime) = self.runtime.take() {
+            runtime.shutdown_background();
+        }
+    }
+
+    /// Start the service again on the same database (after [`TestApp::crash`]).
+    pub async fn restart(&mut self, customise: impl FnOnce(&mut Settings)) {
+        customise(&mut self.settings);
+        let app = Application::build(self.settings.clone())
+            .await
+            .expect("app builds again");
+        self.base = format!("http://127.0.0.1:{}", app.port());
+        self.db = app.db().clone();
+        tokio::spawn(app.run_until(std::future::pending()));
+    }
+
     pub async fn call(
         &self,
         method: Method,

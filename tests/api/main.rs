@@ -15,5 +15,6 @@ mod dispatch;
 mod migrations;
 mod plans;
 mod push;
+mod rebalancing;
 mod requests;
 mod validation;

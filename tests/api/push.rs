@@ -92,56 +92,90 @@ impl Respond for SendEndpoint {
     }
 }
 
-fn sent(name: &str) -> (u16, Value) {
+pub fn sent(name: &str) -> (u16, Value) {
     (
         200,
         json!({"name": format!("projects/{PROJECT}/messages/{name}")}),
     )
 }
 
+/// A local fake FCM: the OAuth token endpoint and the v1 send endpoint answering `script`.
+pub struct FakeFcm {
+    pub server: MockServer,
+    pub calls: Arc<AtomicUsize>,
+    key_file: String,
+    _dir: tempfile::TempDir,
+}
+
+impl FakeFcm {
+    pub async fn start(script: Vec<(u16, Value)>) -> FakeFcm {
+        let server = MockServer::start().await;
+        let token_uri = format!("{}/token", server.uri());
+        Mock::given(method("POST"))
+            .and(path("/token"))
+            .respond_with(TokenEndpoint {
+                audience: token_uri.clone(),
+            })
+            .mount(&server)
+            .await;
+        let calls = Arc::new(AtomicUsize::new(0));
+        Mock::given(method("POST"))
+            .and(path(SEND_PATH))
+            .respond_with(SendEndpoint {
+                script,
+                calls: calls.clone(),
+            })
+            .mount(&server)
+            .await;
+        let dir = tempfile::tempdir().unwrap();
+        let key_file = dir.path().join("service-account.json");
+        std::fs::write(
+            &key_file,
+            json!({"type": "service_account", "project_id": PROJECT,
+                   "client_email": "jemput@jemput-test.iam.gserviceaccount.com",
+                   "private_key": PRIVATE_KEY, "token_uri": token_uri})
+            .to_string(),
+        )
+        .unwrap();
+        FakeFcm {
+            server,
+            calls,
+            key_file: key_file.to_string_lossy().to_string(),
+            _dir: dir,
+        }
+    }
+
+    /// Point a service's pushes at this fake, polling the outbox often.
+    pub fn configure(&self, s: &mut jemput::config::Settings) {
+        s.push.fcm_key_file = self.key_file.clone();
+        s.push.fcm_base_url = self.server.uri();
+        s.push.poll_interval_ms = 20;
+        s.push.lease_secs = 5;
+    }
+
+    /// The `message` of every send request received, oldest first.
+    pub async fn messages(&self) -> Vec<Value> {
+        self.server
+            .received_requests()
+            .await
+            .unwrap_or_default()
+            .iter()
+            .filter(|r| r.url.path() == SEND_PATH)
+            .filter_map(|r| serde_json::from_slice::<Value>(&r.body).ok())
+            .map(|body| body["message"].clone())
+            .collect()
+    }
+}
+
 /// An app whose worker talks to a fake FCM answering `script`; returns the send counter.
 async fn app_with_fcm(
     backend: Backend,
     script: Vec<(u16, Value)>,
-) -> (TestApp, MockServer, Arc<AtomicUsize>, tempfile::TempDir) {
-    let fcm = MockServer::start().await;
-    let token_uri = format!("{}/token", fcm.uri());
-    Mock::given(method("POST"))
-        .and(path("/token"))
-        .respond_with(TokenEndpoint {
-            audience: token_uri.clone(),
-        })
-        .mount(&fcm)
-        .await;
-    let calls = Arc::new(AtomicUsize::new(0));
-    Mock::given(method("POST"))
-        .and(path(SEND_PATH))
-        .respond_with(SendEndpoint {
-            script,
-            calls: calls.clone(),
-        })
-        .mount(&fcm)
-        .await;
-    let dir = tempfile::tempdir().unwrap();
-    let key_file = dir.path().join("service-account.json");
-    std::fs::write(
-        &key_file,
-        json!({"type": "service_account", "project_id": PROJECT,
-               "client_email": "jemput@jemput-test.iam.gserviceaccount.com",
-               "private_key": PRIVATE_KEY, "token_uri": token_uri})
-        .to_string(),
-    )
-    .unwrap();
-    let base = fcm.uri();
-    let key = key_file.to_string_lossy().to_string();
-    let app = spawn_with(backend, move |s| {
-        s.push.fcm_key_file = key;
-        s.push.fcm_base_url = base;
-        s.push.poll_interval_ms = 20;
-        s.push.lease_secs = 5;
-    })
-    .await;
-    (app, fcm, calls, dir)
+) -> (TestApp, FakeFcm, Arc<AtomicUsize>) {
+    let fcm = FakeFcm::start(script).await;
+    let app = spawn_with(backend, |s| fcm.configure(s)).await;
+    let calls = fcm.calls.clone();
+    (app, fcm, calls)
 }
 
 /// A citizen with one phone, and a push queued for them.
@@ -175,7 +209,7 @@ async fn rows(app: &TestApp) -> Vec<OutboxRow> {
 }
 
 /// Wait until every row has left pending/sending.
-async fn settled(app: &TestApp) -> Vec<OutboxRow> {
+pub async fn settled(app: &TestApp) -> Vec<OutboxRow> {
     for _ in 0..200 {
         let all = rows(app).await;
         if !all.is_empty()
@@ -191,7 +225,7 @@ async fn settled(app: &TestApp) -> Vec<OutboxRow> {
 }
 
 async fn a_push_is_sent_once_and_recorded(backend: Backend) {
-    let (app, _fcm, calls, _dir) = app_with_fcm(backend, vec![sent("m-1")]).await;
+    let (app, _fcm, calls) = app_with_fcm(backend, vec![sent("m-1")]).await;
     queue_push(&app, "081200000301").await;
     let all = settled(&app).await;
     assert_eq!(all.len(), 1);
@@ -212,7 +246,7 @@ async fn unavailable_is_retried_then_sent(backend: Backend) {
         ),
         sent("m-2"),
     ];
-    let (app, _fcm, calls, _dir) = app_with_fcm(backend, script).await;
+    let (app, _fcm, calls) = app_with_fcm(backend, script).await;
     queue_push(&app, "081200000302").await;
     let all = settled(&app).await;
     assert_eq!(all[0].status, outbox::SENT, "{:?}", all[0]);
@@ -226,7 +260,7 @@ async fn an_unregistered_token_is_forgotten(backend: Backend) {
         json!({"error": {"code": 404, "status": "NOT_FOUND", "message": "Requested entity was not found.",
                "details": [{"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": "UNREGISTERED"}]}}),
     )];
-    let (app, _fcm, _calls, _dir) = app_with_fcm(backend, script).await;
+    let (app, _fcm, _calls) = app_with_fcm(backend, script).await;
     let citizen_id = queue_push(&app, "081200000303").await;
     let all = settled(&app).await;
     assert_eq!(all[0].status, outbox::TOKEN_DROPPED);
@@ -248,7 +282,7 @@ async fn without_fcm_pushes_wait_as_undeliverable(backend: Backend) {
 }
 
 async fn a_push_claimed_by_a_crashed_worker_goes_out_once(backend: Backend) {
-    let (app, _fcm, calls, _dir) = app_with_fcm(backend, vec![sent("m-3")]).await;
+    let (app, _fcm, calls) = app_with_fcm(backend, vec![sent("m-3")]).await;
     // Claim the row as a worker would, then "crash": nothing records an outcome. Claiming in
     // the same transaction as the enqueue keeps the live worker from seeing it first.
     let citizen = app.citizen("081200000305").await;

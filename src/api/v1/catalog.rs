@@ -345,7 +345,7 @@ pub async fn create_team(
         .json(TeamView::from_row(row, Some(Vec::new()))?))
 }
 
-async fn visible_team(
+pub(crate) async fn visible_team(
     state: &AppState,
     who: &Principal,
     id: i64,

@@ -4,6 +4,7 @@ pub mod admin;
 pub mod auth;
 pub mod catalog;
 pub mod devices;
+pub mod dispatch;
 pub mod me;
 pub mod plans;
 pub mod requests;

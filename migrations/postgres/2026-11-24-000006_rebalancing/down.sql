@@ -1,0 +1,3 @@
+DROP TABLE team_absences;
+ALTER TABLE route_stops DROP COLUMN pinned;
+ALTER TABLE routes DROP COLUMN locked;
