@@ -93,6 +93,9 @@ impl Application {
                     }
                 })
                 .wrap(TracingLogger::default())
+                // Team phones are often on 2G: answers shrink several times when the client
+                // accepts gzip (or brotli, zstd).
+                .wrap(actix_web::middleware::Compress::default())
                 .into_utoipa_app()
                 .openapi(api::openapi_base())
                 .configure(api::routes(auth_limit.clone()))

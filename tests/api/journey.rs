@@ -87,6 +87,24 @@ async fn from_request_to_rebalanced_route(backend: Backend) {
         )
         .await;
     assert_eq!(r.status, 304);
+    // On a slow link the phone asks for gzip and gets it.
+    let fetch = |encoding: Option<&'static str>| {
+        let mut request = app
+            .client
+            .get(format!("{}{path}", app.base))
+            .bearer_auth(&crew.region.officer);
+        if let Some(encoding) = encoding {
+            request = request.header("Accept-Encoding", encoding);
+        }
+        request.send()
+    };
+    let plain = fetch(None).await.unwrap();
+    assert!(plain.headers().get("content-encoding").is_none());
+    let plain = plain.bytes().await.unwrap().len();
+    let packed = fetch(Some("gzip")).await.unwrap();
+    assert_eq!(packed.headers()["content-encoding"], "gzip");
+    let packed = packed.bytes().await.unwrap().len();
+    assert!(packed < plain, "gzip {packed} B, plain {plain} B");
 
     // Reports recorded offline arrive twice: applied once, then duplicates.
     let batch = json!({"events": [
