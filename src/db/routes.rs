@@ -12,8 +12,8 @@ use super::outbox::{self, PushMessage};
 use super::plans::{self, PlanRow};
 use super::requests::RequestRow;
 use super::schema::{
-    accounts, plans as plans_table, route_stops, routes, service_kinds, team_members, teams,
-    visit_requests,
+    accounts, plans as plans_table, route_stops, routes, service_kinds, team_absences,
+    team_members, teams, visit_requests,
 };
 use super::{now, DbConnection, DbError, DbResult};
 
@@ -168,6 +168,25 @@ pub fn publish(
         .iter()
         .filter(|r| r.updated_at > plan.created_at || matches!(r.status.as_str(), "cancelled"))
         .map(|r| format!("{} ({})", r.id, r.status))
+        .collect();
+    let keys: Vec<(i64, NaiveDate)> = publication
+        .routes
+        .iter()
+        .filter(|r| !r.stops.is_empty())
+        .map(|r| (r.team_id, r.date))
+        .collect();
+    let absent: Vec<(i64, NaiveDate)> = team_absences::table
+        .filter(team_absences::date.eq_any(&publication.dates))
+        .select((team_absences::team_id, team_absences::date))
+        .load(conn)?;
+    let changed_routes: Vec<String> = changed_routes
+        .into_iter()
+        .chain(
+            absent
+                .iter()
+                .filter(|a| keys.contains(a))
+                .map(|(team, date)| format!("team {team} is off on {date}")),
+        )
         .collect();
     if !changed_routes.is_empty() || !changed_requests.is_empty() {
         let mut what = Vec::new();
@@ -457,6 +476,93 @@ pub(crate) fn store_route(
             .execute(conn)?;
     }
     Ok(Some(existing.map_or(1, |r| r.version + 1)))
+}
+
+/// A cancelled visit leaves its route: the other stops keep their times, the route gets a new
+/// version and the team's phones are told. Returns the pushes written.
+pub fn take_off_route(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    request_id: i64,
+    notices: &dyn Notices,
+) -> DbResult<usize> {
+    let route: Option<RouteRow> = routes::table
+        .inner_join(route_stops::table)
+        .filter(route_stops::request_id.eq(request_id))
+        .order(routes::date.desc())
+        .select(RouteRow::as_select())
+        .first(conn)
+        .optional()?;
+    let Some(route) = route else { return Ok(0) };
+    let stops: Vec<StopRow> = route_stops::table
+        .filter(route_stops::route_id.eq(route.id))
+        .order(route_stops::position)
+        .select(StopRow::as_select())
+        .load(conn)?;
+    let kept: Vec<PublishStop> = stops
+        .iter()
+        .filter(|s| s.request_id != request_id)
+        .map(|s| PublishStop {
+            request_id: s.request_id,
+            planned_start: s.planned_start,
+            planned_end: s.planned_end,
+            window_start: s.window_start,
+            window_end: s.window_end,
+            window_local: (String::new(), String::new()),
+            pinned: s.pinned,
+        })
+        .collect();
+    let content = PublishRoute {
+        team_id: route.team_id,
+        date: route.date,
+        distance_m: route.distance_m,
+        leave_at: route.leave_at,
+        back_at: route.back_at,
+        stops: kept,
+    };
+    let target = RouteTarget {
+        region_id: route.region_id,
+        team_id: route.team_id,
+        date: route.date,
+        plan_id: None,
+    };
+    let Some(version) = store_route(
+        conn,
+        target,
+        Some(&route),
+        Some(&content),
+        &HashSet::new(),
+        now(),
+    )?
+    else {
+        return Ok(0);
+    };
+    events::record(
+        conn,
+        actor,
+        Change {
+            entity: "route",
+            entity_id: route.id,
+            region_id: Some(route.region_id),
+            action: "stop_cancelled",
+            before: Some(
+                serde_json::json!({"version": route.version, "stops": stops.iter().map(|s| s.request_id).collect::<Vec<_>>()}),
+            ),
+            after: Some(
+                serde_json::json!({"version": version, "stops": content.stops.iter().map(|s| s.request_id).collect::<Vec<_>>()}),
+            ),
+        },
+    )?;
+    let mut pushes = 0;
+    for member in members_of(conn, route.team_id)? {
+        pushes += outbox::enqueue_for_account(
+            conn,
+            "route_changed",
+            member,
+            &notices.route_changed(route.team_id, route.date, version),
+        )?;
+    }
+    Ok(pushes)
 }
 
 /// Move a request to `status` (new version) and record `action` in its event trail, with

@@ -537,6 +537,52 @@ async fn a_team_off_for_the_day_hands_its_visits_to_the_others(backend: Backend)
             .any(|r| r["team_id"] == crew.team_a && r["date"] == crew.day.as_str()),
         "{draft}"
     );
+    // Publishing never gives an absent team work that day (as a plan made before the
+    // absence would), even where no route the plan read has changed since.
+    let stale = plan(&app, &crew.region.coordinator).await;
+    done(&app, &crew.region.coordinator, stale).await;
+    let date = chrono::NaiveDate::parse_from_str(&crew.day, "%Y-%m-%d").unwrap();
+    let (team_a, request) = (crew.team_a, crew.requests[0]);
+    let refused = app
+        .db
+        .write(move |conn| {
+            let at = jemput::db::now();
+            jemput::db::routes::publish(
+                conn,
+                &jemput::db::events::Actor::default(),
+                &jemput::db::routes::Publication {
+                    plan_id: stale,
+                    dates: vec![date],
+                    routes: vec![jemput::db::routes::PublishRoute {
+                        team_id: team_a,
+                        date,
+                        distance_m: 0.0,
+                        leave_at: at,
+                        back_at: at,
+                        stops: vec![jemput::db::routes::PublishStop {
+                            request_id: request,
+                            planned_start: at,
+                            planned_end: at,
+                            window_start: at,
+                            window_end: at,
+                            window_local: ("08:00".into(), "09:30".into()),
+                            pinned: false,
+                        }],
+                    }],
+                    unassigned: Vec::new(),
+                },
+                &jemput::push::messages::JemputNotices,
+            )
+        })
+        .await
+        .unwrap_err();
+    assert!(
+        refused
+            .to_string()
+            .contains(&format!("team {team_a} is off on {date}")),
+        "{refused}"
+    );
+
     let r = app
         .call(
             Method::DELETE,
@@ -644,7 +690,41 @@ async fn replanning_the_rest_of_the_day_keeps_visits_made(backend: Backend) {
     .assert_error(409, "version_conflict", None);
 }
 
+async fn a_cancelled_visit_leaves_the_route(backend: Backend) {
+    let app = spawn(backend).await;
+    let crew = crew(&app, 2).await;
+    let day = day_routes(&app, &crew, &crew.day).await;
+    let a = route_of(&day, crew.team_a);
+    let (gone, stays) = (stop_ids(&a)[0], stop_ids(&a)[1]);
+    let before = outbox_rows(&app).await.len();
+    let version = app
+        .get(&format!("/v1/requests/{gone}"), &crew.citizen)
+        .await
+        .body["version"]
+        .to_string();
+    let r = app
+        .call(
+            Method::POST,
+            &format!("/v1/requests/{gone}/cancel"),
+            Some(&crew.citizen),
+            Some(json!({"reason": "Sudah ke kantor"})),
+            &[("If-Match", &format!("\"{version}\""))],
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = app
+        .get(&format!("/v1/me/routes/{}", crew.day), &crew.region.officer)
+        .await;
+    assert_eq!(r.headers["etag"], "\"2\"");
+    assert_eq!(stop_ids(&r.body), vec![stays]);
+    let rows = outbox_rows(&app).await;
+    assert!(rows[before..]
+        .iter()
+        .any(|r| r.kind == "route_changed" && r.fcm_token == "fcm-officer-a-phone-token-01"));
+}
+
 both_backends!(
+    a_cancelled_visit_leaves_the_route,
     a_stop_moves_to_another_team_after_a_preview,
     reorder_swap_pin_and_lock,
     a_team_off_for_the_day_hands_its_visits_to_the_others,

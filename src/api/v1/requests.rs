@@ -474,9 +474,23 @@ async fn apply_change(
         ));
     }
     let actor = who.actor();
+    // A scheduled visit that is called off leaves the team's route (and the team hears so).
+    let leaves_route =
+        status == RequestStatus::Scheduled && matches!(change, RequestChange::Cancel { .. });
     let updated = state
         .db
-        .write(move |conn| requests::change(conn, &actor, id, version, change))
+        .write(move |conn| {
+            let updated = requests::change(conn, &actor, id, version, change)?;
+            if leaves_route {
+                crate::db::routes::take_off_route(
+                    conn,
+                    &actor,
+                    id,
+                    &crate::push::messages::JemputNotices,
+                )?;
+            }
+            Ok(updated)
+        })
         .await?;
     let view = VisitRequestView::try_from(updated)?;
     tracing::info!(request_id = id, path = %req.path(), "visit request changed");
