@@ -254,7 +254,7 @@ fn made(stop: &LiveStop) -> bool {
     is_visited(&stop.request.status) || stop.request.status == "missed"
 }
 
-fn team_of<'s>(snapshot: &'s Snapshot, team_id: i64) -> Result<&'s TeamRow, EditError> {
+fn team_of(snapshot: &Snapshot, team_id: i64) -> Result<&TeamRow, EditError> {
     snapshot
         .teams
         .iter()
@@ -1027,12 +1027,15 @@ fn proposal(snapshot: &Snapshot, outcome: Outcome<'_>) -> Result<Proposal, EditE
                 Some(t) => (clock_of.utc(key.1, t.start)?, clock_of.utc(key.1, t.end)?),
                 None => (live.stop.planned_start, live.stop.planned_end),
             };
-            // The promise holds while the visit still starts inside it on the same day.
-            let keeps_window = was.is_some_and(|(k, s)| {
-                k.1 == key.1
-                    && planned_start >= s.stop.window_start
-                    && planned_start <= s.stop.window_end
-            }) || made(live);
+            // The promise holds while the visit still starts inside it on the same day (and
+            // always when the change gave it no new time).
+            let keeps_window = times.is_none()
+                || made(live)
+                || was.is_some_and(|(k, s)| {
+                    k.1 == key.1
+                        && planned_start >= s.stop.window_start
+                        && planned_start <= s.stop.window_end
+                });
             let (window_start, window_end, window_local) = if keeps_window {
                 (
                     live.stop.window_start,
@@ -1042,14 +1045,15 @@ fn proposal(snapshot: &Snapshot, outcome: Outcome<'_>) -> Result<Proposal, EditE
                         clock_of.local(live.stop.window_end),
                     ),
                 )
-            } else {
-                let start = times.map_or(0.0, |t| t.start);
-                let window = promised(start);
+            } else if let Some(t) = times {
+                let window = promised(t.start);
                 (
                     clock_of.utc(key.1, minutes_of(&window.start))?,
                     clock_of.utc(key.1, minutes_of(&window.end))?,
                     (window.start, window.end),
                 )
+            } else {
+                return Err(internal("a stop without times and without a window"));
             };
             let window_changed = !keeps_window;
             if window_changed && live.request.status == "scheduled" {

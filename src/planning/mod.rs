@@ -75,8 +75,10 @@ pub fn build_problem(
     };
     let kinds: HashMap<i64, &ServiceKindRow> = input.kinds.iter().map(|k| (k.id, k)).collect();
     let absent: HashSet<(i64, NaiveDate)> = input.absences.iter().copied().collect();
-    // The fixed beginning of each route: visits made, then (locked routes) the rest in order.
-    let mut fixed: HashMap<(i64, NaiveDate), Vec<(bool, i32, i64)>> = HashMap::new();
+    // The fixed beginning of each route: visits made, then (locked routes) the rest in order;
+    // each stop as (still to make, position, request).
+    type FixedStop = (bool, i32, i64);
+    let mut fixed: HashMap<(i64, NaiveDate), Vec<FixedStop>> = HashMap::new();
     for (request, placed) in &input.requests {
         let Some(at) = placed else { continue };
         let key = (at.team_id, at.date);
@@ -622,6 +624,22 @@ mod tests {
                 end: "11:00".into()
             }
         );
+    }
+
+    #[test]
+    fn rest_of_day_windows_start_no_earlier_than_from() {
+        let w = |a: f64, b: f64| planner::TimeWindow {
+            start: planner::Minutes(a),
+            end: planner::Minutes(b),
+        };
+        let cut = not_before(vec![w(480.0, 660.0), w(780.0, 840.0)], 600.0);
+        assert_eq!(cut, vec![w(600.0, 660.0), w(780.0, 840.0)]);
+        // Preferred hours already over: later that day rather than not at all.
+        assert_eq!(
+            not_before(vec![w(480.0, 540.0)], 600.0),
+            vec![w(600.0, 1440.0)]
+        );
+        assert_eq!(not_before(Vec::new(), 600.0), vec![w(600.0, 1440.0)]);
     }
 
     #[test]
