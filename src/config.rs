@@ -83,6 +83,8 @@ pub struct PushSettings {
     /// Sends per message before it is given up as failed.
     pub max_attempts: i32,
     pub batch_size: i64,
+    /// Phones sent to at once (each phone's pushes still go out in order).
+    pub concurrency: usize,
     /// How long a claimed row is reserved; a worker that dies mid-send frees it after this.
     pub lease_secs: i64,
 }
@@ -146,6 +148,7 @@ fcm_base_url = "https://fcm.googleapis.com"
 poll_interval_ms = 500
 max_attempts = 8
 batch_size = 50
+concurrency = 8
 lease_secs = 60
 "#;
 
@@ -320,6 +323,9 @@ impl Settings {
         }
         if !(1..=500).contains(&self.push.batch_size) {
             return Err(invalid("push.batch_size", "must be between 1 and 500"));
+        }
+        if !(1..=64).contains(&self.push.concurrency) {
+            return Err(invalid("push.concurrency", "must be between 1 and 64"));
         }
         if !(5..=3600).contains(&self.push.lease_secs) {
             return Err(invalid("push.lease_secs", "must be between 5 and 3600"));

@@ -7,6 +7,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::StreamExt;
 use tokio::task::JoinHandle;
 
 use super::fcm::{self, AndroidPriority, FcmClient, Message, Outcome};
@@ -80,9 +81,26 @@ async fn run(
             tokio::time::sleep(idle).await;
             continue;
         }
+        // Several phones at once, but each phone's pushes in the order they were written, so
+        // an older message never lands after a newer one.
+        let mut by_phone: Vec<Vec<OutboxRow>> = Vec::new();
         for row in rows {
-            deliver(&db, client.as_deref(), &settings, row).await;
+            match by_phone
+                .iter_mut()
+                .find(|g| g[0].fcm_token == row.fcm_token)
+            {
+                Some(group) => group.push(row),
+                None => by_phone.push(vec![row]),
+            }
         }
+        let (db, client, settings) = (&db, client.as_deref(), &settings);
+        futures_util::stream::iter(by_phone)
+            .for_each_concurrent(settings.concurrency, |group| async move {
+                for row in group {
+                    deliver(db, client, settings, row).await;
+                }
+            })
+            .await;
     }
 }
 

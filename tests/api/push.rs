@@ -317,7 +317,55 @@ async fn a_push_claimed_by_a_crashed_worker_goes_out_once(backend: Backend) {
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
 
+async fn each_phones_pushes_go_out_in_the_order_written(backend: Backend) {
+    let (app, fcm, _calls) = app_with_fcm(backend, vec![sent("m")]).await;
+    let mut accounts = Vec::new();
+    for phone in ["081200000311", "081200000312", "081200000313"] {
+        let citizen = app.citizen(phone).await;
+        let r = app
+            .post(
+                "/v1/devices",
+                Some(&citizen),
+                json!({"token": format!("fcm-token-of-{phone}"), "platform": "android"}),
+            )
+            .await;
+        assert!(r.status.is_success(), "{}", r.body);
+        accounts.push(app.get("/v1/me", &citizen).await.id());
+    }
+    // Versions 1..=6 of one team route for every phone, interleaved, in one transaction.
+    app.db
+        .write(move |conn| {
+            for version in 1..=6 {
+                for &account in &accounts {
+                    let message = JemputNotices.route_changed(
+                        7,
+                        chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
+                        version,
+                    );
+                    outbox::enqueue_for_account(conn, "route_changed", account, &message)?;
+                }
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let all = settled(&app).await;
+    assert!(all.iter().all(|r| r.status == outbox::SENT), "{all:?}");
+    let messages = fcm.messages().await;
+    assert_eq!(messages.len(), 18);
+    for phone in ["081200000311", "081200000312", "081200000313"] {
+        let token = format!("fcm-token-of-{phone}");
+        let versions: Vec<&str> = messages
+            .iter()
+            .filter(|m| m["token"] == token.as_str())
+            .map(|m| m["data"]["version"].as_str().unwrap())
+            .collect();
+        assert_eq!(versions, ["1", "2", "3", "4", "5", "6"], "{token}");
+    }
+}
+
 both_backends!(
+    each_phones_pushes_go_out_in_the_order_written,
     a_push_is_sent_once_and_recorded,
     unavailable_is_retried_then_sent,
     an_unregistered_token_is_forgotten,
