@@ -910,6 +910,46 @@ pub fn propose_replan(
             issues: Vec::new(),
         });
     }
+    // Visits made are history: whatever the planner did with them, they stay at the front of
+    // their own route.
+    for route in snapshot.routes.iter().filter(|r| r.route.date == date) {
+        let missing: Vec<&LiveStop> = route
+            .stops
+            .iter()
+            .filter(|s| made(s) && !placed.contains(&s.request.id))
+            .collect();
+        if missing.is_empty() {
+            continue;
+        }
+        let key = (route.route.team_id, date);
+        let index = match timed.iter().position(|t| t.key == key) {
+            Some(index) => index,
+            None => {
+                timed.push(Timed {
+                    key,
+                    stops: Vec::new(),
+                    leave: f64::NAN,
+                    back: f64::NAN,
+                    distance_m: route.route.distance_m,
+                    issues: Vec::new(),
+                });
+                timed.len() - 1
+            }
+        };
+        for (at, stop) in missing.into_iter().enumerate() {
+            placed.insert(stop.request.id);
+            timed[index].stops.insert(
+                at,
+                (
+                    Work {
+                        stop,
+                        pinned: stop.stop.pinned,
+                    },
+                    None,
+                ),
+            );
+        }
+    }
     let reasons: HashMap<&str, &planner::UnassignedJob> = solution
         .unassigned
         .iter()
