@@ -168,6 +168,26 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     })
 }
 
+/// The entity tag in `If-Match` (`"3"`, `W/"3"`, `3`), unquoted; 428 when absent.
+fn if_match(req: &HttpRequest) -> Result<&str, ApiError> {
+    let value = req.headers().get(header::IF_MATCH).ok_or_else(|| {
+        ApiError::new(
+            actix_web::http::StatusCode::PRECONDITION_REQUIRED,
+            "precondition_required",
+            "send If-Match with the version you are changing (the ETag you read)",
+        )
+    })?;
+    value
+        .to_str()
+        .ok()
+        .map(|s| s.trim().trim_start_matches("W/").trim_matches('"'))
+        .filter(|s| !s.is_empty())
+        .ok_or_else(|| {
+            ApiError::bad_request("missing_header", "If-Match must hold an ETag you read")
+                .with_field("If-Match")
+        })
+}
+
 /// The resource version from `If-Match` (`"3"`, `W/"3"` or `3`). Required for every change to
 /// a versioned resource, so two writers from the same copy can't both win.
 pub struct IfMatch(pub i32);
@@ -177,17 +197,9 @@ impl FromRequest for IfMatch {
     type Future = std::future::Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let result = match req.headers().get(header::IF_MATCH) {
-            None => Err(ApiError::new(
-                actix_web::http::StatusCode::PRECONDITION_REQUIRED,
-                "precondition_required",
-                "send If-Match with the version you are changing (the ETag you read)",
-            )),
-            Some(v) => v
-                .to_str()
+        std::future::ready(if_match(req).and_then(|tag| {
+            tag.parse::<i32>()
                 .ok()
-                .map(|s| s.trim().trim_start_matches("W/").trim_matches('"'))
-                .and_then(|s| s.parse::<i32>().ok())
                 .filter(|v| *v >= 1)
                 .map(IfMatch)
                 .ok_or_else(|| {
@@ -196,9 +208,8 @@ impl FromRequest for IfMatch {
                         "If-Match must hold a version such as \"3\"",
                     )
                     .with_field("If-Match")
-                }),
-        };
-        std::future::ready(result)
+                })
+        }))
     }
 }
 
@@ -210,29 +221,7 @@ impl FromRequest for IfMatchTag {
     type Future = std::future::Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        let result = match req.headers().get(header::IF_MATCH) {
-            None => Err(ApiError::new(
-                actix_web::http::StatusCode::PRECONDITION_REQUIRED,
-                "precondition_required",
-                "send If-Match with the ETag you read",
-            )),
-            Some(v) => v
-                .to_str()
-                .ok()
-                .map(|s| {
-                    s.trim()
-                        .trim_start_matches("W/")
-                        .trim_matches('"')
-                        .to_string()
-                })
-                .filter(|s| !s.is_empty())
-                .map(IfMatchTag)
-                .ok_or_else(|| {
-                    ApiError::bad_request("missing_header", "If-Match must hold an ETag")
-                        .with_field("If-Match")
-                }),
-        };
-        std::future::ready(result)
+        std::future::ready(if_match(req).map(|tag| IfMatchTag(tag.to_string())))
     }
 }
 
