@@ -628,9 +628,10 @@ pub fn propose_route_op(
                 .iter()
                 .rposition(|w| made(w.stop))
                 .map_or(0, |i| i + 1);
-            let at = position
-                .unwrap_or(destination.len())
-                .clamp(first_free, destination.len());
+            let at = match position {
+                Some(p) => (*p).clamp(first_free, destination.len()),
+                None => best_position(snapshot, to, &destination, &moving, first_free)?,
+            };
             destination.insert(at, moving);
             if to == here {
                 sequences.insert(here, destination);
@@ -738,6 +739,28 @@ pub fn propose_route_op(
             absence: None,
         },
     )
+}
+
+/// Where a stop fits best in a route: the place that breaks the fewest rules, then adds the
+/// least distance (the last such place on a tie, so an unordered route keeps its order).
+fn best_position<'s>(
+    snapshot: &'s Snapshot,
+    key: (i64, NaiveDate),
+    route: &[Work<'s>],
+    stop: &Work<'s>,
+    first_free: usize,
+) -> Result<usize, EditError> {
+    let mut best: Option<((usize, f64), usize)> = None;
+    for at in first_free..=route.len() {
+        let mut candidate = route.to_vec();
+        candidate.insert(at, stop.clone());
+        let timed = time_sequence(snapshot, key, candidate)?;
+        let score = (timed.issues.len(), timed.distance_m);
+        if best.is_none_or(|(b, _)| score.0 < b.0 || (score.0 == b.0 && score.1 <= b.1)) {
+            best = Some((score, at));
+        }
+    }
+    Ok(best.map_or(route.len(), |(_, at)| at))
 }
 
 /// The route as stored (a pin or a lock changes no times).

@@ -278,6 +278,51 @@ async fn a_stop_moves_to_another_team_after_a_preview(backend: Backend) {
         .await;
     assert_eq!(r.status, 200, "{}", r.body);
 
+    // Without a position the stop goes where it breaks the fewest rules, then adds the least
+    // distance: no explicit position does better.
+    let next = stop_ids(&route_of(&day, crew.team_a))[0];
+    let score = |body: &Value| {
+        let b = body["routes"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .find(|d| d["team_id"] == crew.team_b)
+            .unwrap()
+            .clone();
+        let issues: usize = b["stops"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|s| s["issues"].as_array().map_or(0, Vec::len))
+            .sum::<usize>()
+            + b["issues"].as_array().map_or(0, Vec::len);
+        (issues, b["distance_km_after"].as_f64().unwrap())
+    };
+    let route_b_version = route_of(&day, crew.team_b)["version"].as_i64().unwrap();
+    let a_version = format!("\"{}\"", route_of(&day, crew.team_a)["version"]);
+    let preview = |position: Option<usize>| {
+        let mut body = json!({"op": "move", "request_id": next, "to_team_id": crew.team_b, "target_version": route_b_version});
+        if let Some(p) = position {
+            body["position"] = json!(p);
+        }
+        change(
+            &app,
+            &crew,
+            route_of(&day, crew.team_a)["id"].as_i64().unwrap(),
+            &a_version,
+            true,
+            body,
+        )
+    };
+    let chosen = score(&preview(None).await.body);
+    for position in [0, 1] {
+        let other = score(&preview(Some(position)).await.body);
+        assert!(
+            chosen.0 < other.0 || (chosen.0 == other.0 && chosen.1 <= other.1 + 1e-9),
+            "default {chosen:?} vs position {position} {other:?}"
+        );
+    }
+
     // The same change again from the old copy: refused, nothing written.
     let before = outbox_rows(&app).await.len();
     change(&app, &crew, route_a, "\"1\"", false, body)

@@ -227,7 +227,8 @@ pub async fn get_route(
 }
 
 /// A change to a route. `move`: to another team and/or date (`to_team_id`, `to_date`,
-/// optional `position`; `target_version` = the target route's version when it exists).
+/// optional `position`, by default where it breaks the fewest rules and adds the least
+/// distance; `target_version` = the target route's version when it exists).
 /// `reorder`: every stop in a new order. `swap`: two stops exchange places (`other_version`
 /// when the other stop is on another route). `pin` / `lock`: kept as they are by later plans.
 #[derive(Deserialize, ToSchema)]
