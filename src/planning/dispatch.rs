@@ -14,8 +14,8 @@ use sha2::{Digest, Sha256};
 use utoipa::ToSchema;
 
 use super::{
-    build_problem, clock, is_visited, planner_date, planner_job, planner_team, preferred_windows,
-    promised, shift_on, PlanInput,
+    build_problem, clock, made_on_route, minutes_of, planner_date, planner_job, planner_team,
+    preferred_windows, promised, shift_on, PlanInput,
 };
 use crate::db::catalog::{ServiceKindRow, TeamRow};
 use crate::db::dispatch::{LiveRoute, LiveStop, RouteChange, RouteEdit, Snapshot};
@@ -196,6 +196,14 @@ pub struct Clock {
 }
 
 impl Clock {
+    /// The clock of a stored IANA zone name.
+    pub fn of_zone(stored: &str) -> Result<Clock, EditError> {
+        Ok(Clock {
+            zone: crate::domain::time_zone(stored)
+                .map_err(|e| internal(format!("stored time zone unreadable: {}", e.message)))?,
+        })
+    }
+
     pub fn local(&self, utc: NaiveDateTime) -> String {
         chrono::Utc
             .from_utc_datetime(&utc)
@@ -251,7 +259,7 @@ struct Work<'s> {
 }
 
 fn made(stop: &LiveStop) -> bool {
-    is_visited(&stop.request.status) || stop.request.status == "missed"
+    made_on_route(&stop.request.status)
 }
 
 fn team_of(snapshot: &Snapshot, team_id: i64) -> Result<&TeamRow, EditError> {
@@ -1046,11 +1054,9 @@ pub fn propose_replan(
     Ok(proposal)
 }
 
-fn region_clock(snapshot: &Snapshot) -> Result<Clock, EditError> {
-    Ok(Clock {
-        zone: crate::domain::time_zone(&snapshot.region.time_zone)
-            .map_err(|e| internal(format!("stored time zone unreadable: {}", e.message)))?,
-    })
+/// The clock of the snapshot's region.
+pub fn region_clock(snapshot: &Snapshot) -> Result<Clock, EditError> {
+    Clock::of_zone(&snapshot.region.time_zone)
 }
 
 /// Build the edit and its preview from routes worked out.
@@ -1111,8 +1117,8 @@ fn proposal(snapshot: &Snapshot, outcome: Outcome<'_>) -> Result<Proposal, EditE
             } else if let Some(t) = times {
                 let window = promised(t.start);
                 (
-                    clock_of.utc(key.1, minutes_of(&window.start))?,
-                    clock_of.utc(key.1, minutes_of(&window.end))?,
+                    clock_of.utc(key.1, clock_minutes(&window.start)?)?,
+                    clock_of.utc(key.1, clock_minutes(&window.end)?)?,
                     (window.start, window.end),
                 )
             } else {
@@ -1268,11 +1274,10 @@ fn proposal(snapshot: &Snapshot, outcome: Outcome<'_>) -> Result<Proposal, EditE
     })
 }
 
-fn round2(x: f64) -> f64 {
-    (x * 100.0).round() / 100.0
+fn clock_minutes(text: &str) -> Result<f64, EditError> {
+    minutes_of(text).map(|m| m as f64).map_err(internal)
 }
 
-fn minutes_of(clock_text: &str) -> f64 {
-    let (h, m) = clock_text.split_once(':').unwrap_or(("0", "0"));
-    f64::from(h.parse::<u32>().unwrap_or(0) * 60 + m.parse::<u32>().unwrap_or(0))
+fn round2(x: f64) -> f64 {
+    (x * 100.0).round() / 100.0
 }

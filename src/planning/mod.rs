@@ -57,7 +57,13 @@ pub(crate) fn planner_date(date: NaiveDate) -> Result<planner::Date, String> {
 /// A stop the team has been to: started, finished, or tried and missed (a missed visit waits
 /// for a new plan, but its attempt stays on the day's route as history).
 fn already_made(request: &RequestRow, placed: &Placed) -> bool {
-    is_visited(&request.status) || (request.status == "missed" && placed.is_some())
+    placed.is_some() && made_on_route(&request.status)
+}
+
+/// Of a stop on a route: the team has been there (the visit started, is done, or was tried
+/// and missed).
+pub(crate) fn made_on_route(status: &str) -> bool {
+    is_visited(status) || status == "missed"
 }
 
 /// The planner's problem for `dates` (sorted, distinct). What coordinators and teams fixed
@@ -534,7 +540,7 @@ pub fn draft(input: &PlanInput, solution: &planner::Solution) -> Draft {
     }
 }
 
-fn minutes_of(clock_text: &str) -> Result<i64, String> {
+pub(crate) fn minutes_of(clock_text: &str) -> Result<i64, String> {
     let (h, m) = clock_text
         .split_once(':')
         .ok_or_else(|| format!("bad time {clock_text:?} in the draft"))?;

@@ -18,10 +18,10 @@ use crate::api::extract::{IfMatch, IfMatchTag, Principal, ValidJson};
 use crate::api::AppState;
 use crate::db::dispatch::{self, LiveRoute, Snapshot};
 use crate::db::DbError;
-use crate::domain::{bounded_text, time_zone, Coordinates, Invalid, Role, TimeOfDay};
+use crate::domain::{bounded_text, Coordinates, Invalid, Role, TimeOfDay};
 use crate::planning::dispatch::{
-    day_tag, propose_replan, propose_route_op, replan_problem, ChangePreview, Clock, DayReplan,
-    Proposal, RouteOp,
+    day_tag, propose_replan, propose_route_op, region_clock, replan_problem, ChangePreview, Clock,
+    DayReplan, Proposal, RouteOp,
 };
 
 /// Planning time a re-plan may take, in seconds.
@@ -115,9 +115,7 @@ fn route_view(snapshot: &Snapshot, route: &LiveRoute, clock: Clock) -> DispatchR
 }
 
 fn clock_of(snapshot: &Snapshot) -> Result<Clock, ApiError> {
-    let zone = time_zone(&snapshot.region.time_zone)
-        .map_err(|e| ApiError::internal(format!("stored time zone unreadable: {}", e.message)))?;
-    Ok(Clock { zone })
+    Ok(region_clock(snapshot)?)
 }
 
 fn today_in(clock: Clock) -> NaiveDate {
@@ -479,14 +477,12 @@ fn replan_from(
     })
 }
 
-async fn region_clock(state: &AppState, region_id: i64) -> Result<Clock, ApiError> {
+async fn clock_of_region(state: &AppState, region_id: i64) -> Result<Clock, ApiError> {
     let region = state
         .db
         .read(move |conn| crate::db::catalog::region_find(conn, region_id))
         .await?;
-    let zone = time_zone(&region.time_zone)
-        .map_err(|e| ApiError::internal(format!("stored time zone unreadable: {}", e.message)))?;
-    Ok(Clock { zone })
+    Ok(Clock::of_zone(&region.time_zone)?)
 }
 
 #[derive(Deserialize, ToSchema)]
@@ -525,7 +521,7 @@ pub async fn replan_day(
     let region_id = who.managed_region(body.0.region_id)?;
     let date = path.into_inner();
     let seconds = replan_seconds(body.0.time_limit_seconds)?;
-    let clock = region_clock(&state, region_id).await?;
+    let clock = clock_of_region(&state, region_id).await?;
     let from = replan_from(body.0.from, date, clock)?;
     let proposal = replan(
         &state,
@@ -579,7 +575,7 @@ pub async fn create_absence(
     let b = body.0;
     let reason = bounded_text("reason", &b.reason, 1, 200)?;
     let seconds = replan_seconds(b.time_limit_seconds)?;
-    let clock = region_clock(&state, team.region_id).await?;
+    let clock = clock_of_region(&state, team.region_id).await?;
     let from = replan_from(b.from, b.date, clock)?;
     let proposal = replan(
         &state,
