@@ -24,7 +24,7 @@ use jemput::db::requests::{self, NewRequest};
 use jemput::db::routes::Notices;
 use jemput::db::schema::outbox as outbox_table;
 use jemput::db::{self, outbox, Db, DbError};
-use jemput::demo::{self, Village};
+use jemput::demo::{self, Rng, Village};
 use jemput::domain::{Boundary, Coordinates, PreferredWindow, TimeOfDay};
 use jemput::push::fcm::{AndroidPriority, FcmClient, Message, Outcome};
 use jemput::push::messages::JemputNotices;
@@ -69,25 +69,6 @@ impl Backend {
             Backend::Sqlite => "sqlite",
             Backend::Postgres => "postgres",
         }
-    }
-}
-
-/// SplitMix64: seeded, so every run places the same requests.
-struct Rng(u64);
-
-impl Rng {
-    fn next(&mut self) -> u64 {
-        self.0 = self.0.wrapping_add(0x9E37_79B9_7F4A_7C15);
-        let mut z = self.0;
-        z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
-        z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
-        z ^ (z >> 31)
-    }
-    fn unit(&mut self) -> f64 {
-        (self.next() >> 11) as f64 / (1u64 << 53) as f64
-    }
-    fn below(&mut self, n: usize) -> usize {
-        (self.next() % n as u64) as usize
     }
 }
 
