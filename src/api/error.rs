@@ -220,6 +220,10 @@ pub const ERROR_CODES: &[(&str, &str)] = &[
         "409: routes or requests changed after the plan was made; the message says which: plan again",
     ),
     (
+        "plan_already_published",
+        "409: the plan was published already (by this or another request)",
+    ),
+    (
         "invalid_state",
         "409: the resource's status does not allow this change",
     ),

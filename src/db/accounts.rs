@@ -181,11 +181,17 @@ pub fn otp_live(conn: &mut DbConnection, phone: &str) -> DbResult<Option<OtpRow>
         .optional()?)
 }
 
-pub fn otp_count_attempt(conn: &mut DbConnection, id: i64) -> DbResult<()> {
-    diesel::update(otp_codes::table.find(id))
+/// Takes one of the code's attempts, in one statement that checks and counts: the attempts
+/// used so far including this one, or None when none is left (or the code is gone). However
+/// many guesses arrive at once, at most `max` are ever compared.
+pub fn otp_take_attempt(conn: &mut DbConnection, id: i64, max: i32) -> DbResult<Option<i32>> {
+    Ok(diesel::update(otp_codes::table.find(id))
+        .filter(otp_codes::attempts.lt(max))
+        .filter(otp_codes::consumed_at.is_null())
         .set(otp_codes::attempts.eq(otp_codes::attempts + 1))
-        .execute(conn)?;
-    Ok(())
+        .returning(otp_codes::attempts)
+        .get_result(conn)
+        .optional()?)
 }
 
 /// Marks the code used; false if someone else used it first (a replayed verify).
@@ -279,32 +285,28 @@ pub fn device_upsert(
     platform: &str,
 ) -> DbResult<DeviceRow> {
     let at = now();
-    let existing: Option<DeviceRow> = devices::table
-        .filter(devices::fcm_token.eq(token))
-        .select(DeviceRow::as_select())
-        .first(conn)
-        .optional()?;
-    let id = match existing {
-        Some(row) => {
-            diesel::update(devices::table.find(row.id))
-                .set((
-                    devices::account_id.eq(account_id),
-                    devices::platform.eq(platform),
-                    devices::last_seen_at.eq(at),
-                ))
-                .execute(conn)?;
-            row.id
-        }
-        None => diesel::insert_into(devices::table)
-            .values((
-                devices::account_id.eq(account_id),
-                devices::fcm_token.eq(token),
-                devices::platform.eq(platform),
-                devices::last_seen_at.eq(at),
-                devices::created_at.eq(at),
-            ))
-            .returning(devices::id)
-            .get_result(conn)?,
+    // One statement, so two registrations of one token at once (a phone retrying) both end
+    // on the one row instead of one of them meeting the unique key.
+    let upsert = diesel::insert_into(devices::table)
+        .values((
+            devices::account_id.eq(account_id),
+            devices::fcm_token.eq(token),
+            devices::platform.eq(platform),
+            devices::last_seen_at.eq(at),
+            devices::created_at.eq(at),
+        ))
+        .on_conflict(devices::fcm_token)
+        .do_update()
+        .set((
+            devices::account_id.eq(account_id),
+            devices::platform.eq(platform),
+            devices::last_seen_at.eq(at),
+        ))
+        .returning(devices::id);
+    // diesel's multi-backend connection has no ON CONFLICT: the same statement per backend.
+    let id: i64 = match conn {
+        DbConnection::Postgresql(c) => upsert.get_result(c)?,
+        DbConnection::Sqlite(c) => upsert.get_result(c)?,
     };
     device_find(conn, id)
 }

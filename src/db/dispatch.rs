@@ -15,10 +15,10 @@ use super::outbox;
 use super::requests::RequestRow;
 use super::routes::{
     language_of, members_of, set_status, store_route, Notices, PublishRoute, RouteRow, RouteTarget,
-    StopRow,
+    StopRow, VERSION_CONFLICT,
 };
 use super::schema::{route_stops, routes, team_absences, teams, visit_requests};
-use super::{is_unique_violation, now, DbConnection, DbError, DbResult};
+use super::{is_unique_violation, lock_region, now, DbConnection, DbError, DbResult};
 
 #[derive(Debug, Clone)]
 pub struct LiveStop {
@@ -154,6 +154,7 @@ pub fn absence_remove(
     team_id: i64,
     date: NaiveDate,
 ) -> DbResult<()> {
+    lock_region(conn, region_id)?;
     let removed = diesel::delete(
         team_absences::table
             .filter(team_absences::team_id.eq(team_id))
@@ -206,6 +207,66 @@ pub struct RouteEdit {
     pub unscheduled: Vec<i64>,
     /// A team taken off a day with this change: (team, date, reason).
     pub absence: Option<(i64, NaiveDate, String)>,
+    /// For a change worked out from a whole day (a re-plan, a team taken off): the day as it
+    /// was read. Any other route of that day changed, locked or a team off since refuses it.
+    pub day: Option<DayState>,
+}
+
+/// What a day-wide change depends on: every route of the day with its version and lock, and
+/// the teams off. The day's tag (`ETag`) is a hash of the same.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct DayState {
+    pub date: NaiveDate,
+    /// (route, version, locked), by route id.
+    pub routes: Vec<(i64, i32, bool)>,
+    /// Teams off that day, by id.
+    pub absent: Vec<i64>,
+}
+
+impl DayState {
+    pub fn of(snapshot: &Snapshot, date: NaiveDate) -> DayState {
+        let mut routes: Vec<(i64, i32, bool)> = snapshot
+            .routes
+            .iter()
+            .filter(|r| r.route.date == date)
+            .map(|r| (r.route.id, r.route.version, r.route.locked))
+            .collect();
+        routes.sort_unstable();
+        let mut absent: Vec<i64> = snapshot
+            .absences
+            .iter()
+            .filter(|a| a.date == date)
+            .map(|a| a.team_id)
+            .collect();
+        absent.sort_unstable();
+        DayState {
+            date,
+            routes,
+            absent,
+        }
+    }
+
+    /// The day as stored now, read under the region's lock.
+    fn current(conn: &mut DbConnection, region_id: i64, date: NaiveDate) -> DbResult<DayState> {
+        let routes: Vec<(i64, i32, bool)> = routes::table
+            .filter(routes::region_id.eq(region_id))
+            .filter(routes::date.eq(date))
+            .order(routes::id)
+            .select((routes::id, routes::version, routes::locked))
+            .load(conn)?;
+        let absent: Vec<i64> = team_absences::table
+            .inner_join(teams::table)
+            .filter(teams::region_id.eq(region_id))
+            .filter(team_absences::date.eq(date))
+            .order(team_absences::team_id)
+            .select(team_absences::team_id)
+            .load(conn)?;
+        Ok(DayState {
+            date,
+            routes,
+            absent,
+        })
+    }
 }
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -217,7 +278,7 @@ pub struct EditApplied {
 
 fn stale(message: String) -> DbError {
     DbError::Refused {
-        code: "version_conflict",
+        code: VERSION_CONFLICT,
         message,
     }
 }
@@ -234,6 +295,16 @@ pub fn apply_edit(
     edit: &RouteEdit,
     notices: &dyn Notices,
 ) -> DbResult<EditApplied> {
+    // Under the region's lock the checks below stay true until this transaction commits.
+    lock_region(conn, edit.region_id)?;
+    if let Some(day) = &edit.day {
+        if DayState::current(conn, edit.region_id, day.date)? != *day {
+            return Err(stale(format!(
+                "the routes of {} changed meanwhile: reload and try again",
+                day.date
+            )));
+        }
+    }
     let mut current: Vec<Option<RouteRow>> = Vec::with_capacity(edit.routes.len());
     for change in &edit.routes {
         let route: Option<RouteRow> = routes::table

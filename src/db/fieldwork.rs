@@ -9,8 +9,8 @@ use super::events::Actor;
 use super::outbox;
 use super::requests::RequestRow;
 use super::routes::{language_of, set_status, Notices};
-use super::schema::{field_events, route_stops, routes, team_members, visit_requests};
-use super::{now, DbConnection, DbResult};
+use super::schema::{field_events, route_stops, routes, team_members, teams, visit_requests};
+use super::{lock_account, lock_region, now, DbConnection, DbResult};
 use crate::domain::FieldEventKind;
 
 /// One report, as parsed from the phone.
@@ -46,6 +46,19 @@ pub fn record_batch(
         .filter(team_members::account_id.eq(account_id))
         .select(team_members::team_id)
         .load(conn)?;
+    // Reports change routes and schedules: the regions' locks first (ascending, the one
+    // order every writer uses), then the phone's own, so a batch replayed at once waits for
+    // the first and finds its events already received.
+    let mut regions: Vec<i64> = teams::table
+        .filter(teams::id.eq_any(&teams))
+        .select(teams::region_id)
+        .load(conn)?;
+    regions.sort_unstable();
+    regions.dedup();
+    for region in regions {
+        lock_region(conn, region)?;
+    }
+    lock_account(conn, account_id)?;
     let mut results = Vec::with_capacity(batch.len());
     for event in batch {
         let seen: Option<i64> = field_events::table
@@ -58,8 +71,21 @@ pub fn record_batch(
             results.push(EventResult::Duplicate);
             continue;
         }
-        let result = match event.request_id {
-            Some(request_id) if event.kind != FieldEventKind::Position => {
+        // A request that does not exist is this event's problem alone: it is kept (without the
+        // reference) and answered as a conflict, and the rest of the batch goes on.
+        let known_request = match event.request_id {
+            Some(id) => visit_requests::table
+                .find(id)
+                .select(visit_requests::id)
+                .first::<i64>(conn)
+                .optional()?,
+            None => None,
+        };
+        let result = match (event.request_id, known_request) {
+            (Some(id), None) => {
+                EventResult::Conflict(format!("unknown_request: there is no request {id}"))
+            }
+            (Some(request_id), Some(_)) if event.kind != FieldEventKind::Position => {
                 apply(conn, actor, &teams, request_id, event, notices, local)?
             }
             _ => EventResult::Applied,
@@ -73,7 +99,7 @@ pub fn record_batch(
                 field_events::account_id.eq(account_id),
                 field_events::client_event_id.eq(&event.client_event_id),
                 field_events::kind.eq(event.kind.as_str()),
-                field_events::request_id.eq(event.request_id),
+                field_events::request_id.eq(known_request),
                 field_events::reason.eq(&event.reason),
                 field_events::lat.eq(event.position.map(|p| p.0)),
                 field_events::lon.eq(event.position.map(|p| p.1)),
@@ -96,27 +122,29 @@ fn apply(
     notices: &dyn Notices,
     local: &dyn Fn(NaiveDateTime) -> String,
 ) -> DbResult<EventResult> {
-    let stop: Option<(i64, i32, NaiveDateTime)> = route_stops::table
+    // The route the visit is on now: the latest day that holds it (earlier days keep a missed
+    // attempt as history). Only that route's team may report on it.
+    let stop: Option<(i64, i64, i32, NaiveDateTime)> = route_stops::table
         .inner_join(routes::table)
         .filter(route_stops::request_id.eq(request_id))
-        .filter(routes::team_id.eq_any(teams))
-        .order(routes::date.desc())
-        .select((routes::id, route_stops::position, route_stops::planned_end))
+        .order((routes::date.desc(), routes::id.desc()))
+        .select((
+            routes::id,
+            routes::team_id,
+            route_stops::position,
+            route_stops::planned_end,
+        ))
         .first(conn)
         .optional()?;
-    let Some((route_id, position, planned_end)) = stop else {
+    let Some((route_id, _, position, planned_end)) = stop.filter(|s| teams.contains(&s.1)) else {
         return Ok(EventResult::Conflict(
-            "stop_moved: the visit is no longer on your team's routes".to_string(),
+            "stop_moved: the visit is not on your team's route now".to_string(),
         ));
     };
-    let Some(request) = visit_requests::table
+    let request = visit_requests::table
         .find(request_id)
         .select(RequestRow::as_select())
-        .first(conn)
-        .optional()?
-    else {
-        return Ok(EventResult::Conflict("unknown_request".to_string()));
-    };
+        .first(conn)?;
     if matches!(request.status.as_str(), "completed" | "cancelled") {
         return Ok(EventResult::Conflict(format!(
             "request_closed: the request is already {}",

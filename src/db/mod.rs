@@ -183,6 +183,29 @@ impl Db {
         .map_err(|e| DbError::Blocking(e.to_string()))?
     }
 
+    /// Runs `f` on a blocking thread in a read-only transaction that sees one consistent
+    /// snapshot (PostgreSQL: REPEATABLE READ; SQLite: a read transaction in WAL mode), for
+    /// readers whose several queries must agree with each other, such as what a plan reads.
+    pub async fn read_consistent<T, F>(&self, f: F) -> DbResult<T>
+    where
+        T: Send + 'static,
+        F: FnOnce(&mut DbConnection) -> DbResult<T> + Send + 'static,
+    {
+        let pool = self.pool.clone();
+        actix_web::web::block(move || {
+            let mut pooled = pool.get()?;
+            let conn: &mut DbConnection = &mut pooled;
+            conn.transaction(|c| {
+                if let DbConnection::Postgresql(pg) = c {
+                    pg.batch_execute("SET TRANSACTION ISOLATION LEVEL REPEATABLE READ, READ ONLY")?;
+                }
+                f(c)
+            })
+        })
+        .await
+        .map_err(|e| DbError::Blocking(e.to_string()))?
+    }
+
     /// Runs `f` in one transaction on a blocking thread: all of it is stored, or none.
     pub async fn write<T, F>(&self, f: F) -> DbResult<T>
     where
@@ -224,6 +247,47 @@ pub fn revert_all_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
         DbConnection::Sqlite(c) => c.revert_all_migrations(SQLITE_MIGRATIONS).map(|_| ()),
     }
     .map_err(|e| anyhow::anyhow!("migration revert failed: {e}"))
+}
+
+/// Serialises every write that touches a region's routes, request schedules or team days: the
+/// caller holds the region's row lock until its transaction ends, so checks it makes after this
+/// call (versions, staleness, "already published") stay true until it commits. Call it FIRST in
+/// the transaction, before any other row is written, and for at most one region (or several in
+/// ascending id order): one fixed order means no deadlocks.
+///
+/// PostgreSQL: `SELECT … FOR NO KEY UPDATE` on the region row, which does not block inserts
+/// that merely reference the region (their foreign-key checks take `FOR KEY SHARE`). SQLite:
+/// nothing to do, as [`Db::write`] already lets one writer in at a time.
+pub fn lock_region(conn: &mut DbConnection, region_id: i64) -> DbResult<()> {
+    use schema::regions;
+    match conn {
+        DbConnection::Postgresql(pg) => regions::table
+            .find(region_id)
+            .select(regions::id)
+            .for_no_key_update()
+            .first::<i64>(pg)
+            .optional()?
+            .map(|_| ())
+            .ok_or(DbError::NotFound),
+        DbConnection::Sqlite(_) => Ok(()),
+    }
+}
+
+/// Serialises the writes made on behalf of one account that must see each other (a phone's
+/// batches of reports, replayed at once on a flaky network). Taken after any region lock.
+pub fn lock_account(conn: &mut DbConnection, account_id: i64) -> DbResult<()> {
+    use schema::accounts;
+    match conn {
+        DbConnection::Postgresql(pg) => accounts::table
+            .find(account_id)
+            .select(accounts::id)
+            .for_no_key_update()
+            .first::<i64>(pg)
+            .optional()?
+            .map(|_| ())
+            .ok_or(DbError::NotFound),
+        DbConnection::Sqlite(_) => Ok(()),
+    }
 }
 
 /// Now, in UTC, as stored.

@@ -27,6 +27,34 @@ pub struct PlanRow {
     pub started_at: Option<NaiveDateTime>,
     pub finished_at: Option<NaiveDateTime>,
     pub published_at: Option<NaiveDateTime>,
+    /// JSON [`PlanBasis`]: what the planner read.
+    pub basis_json: Option<String>,
+}
+
+/// What a plan was worked out from, read in one consistent snapshot: the version of every
+/// request the planner considered and of every route on the planned dates, and the teams
+/// off. Publishing compares it with what is stored then: only a change to something the planner
+/// read makes the plan stale, never a request filed while it ran.
+#[derive(Debug, Clone, Default, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+pub struct PlanBasis {
+    /// (request, version).
+    pub requests: Vec<(i64, i32)>,
+    /// (team, date, version) of the routes that existed.
+    pub routes: Vec<(i64, NaiveDate, i32)>,
+    /// (team, date) taken off.
+    pub absences: Vec<(i64, NaiveDate)>,
+}
+
+impl PlanRow {
+    pub fn basis(&self) -> DbResult<Option<PlanBasis>> {
+        self.basis_json
+            .as_deref()
+            .map(|json| {
+                serde_json::from_str(json)
+                    .map_err(|e| DbError::Corrupt(format!("basis of plan {}: {e}", self.id)))
+            })
+            .transpose()
+    }
 }
 
 #[derive(Debug, Clone, Insertable)]
@@ -97,16 +125,24 @@ pub fn claim_next(conn: &mut DbConnection) -> DbResult<Option<PlanRow>> {
     find(conn, id).map(Some)
 }
 
+/// A finished plan: the draft and what it was worked out from (both JSON).
+#[derive(Debug, Clone)]
+pub struct Solved {
+    pub draft_json: String,
+    pub basis_json: String,
+}
+
 /// Record the outcome of a running job.
-pub fn finish(conn: &mut DbConnection, id: i64, outcome: Result<String, String>) -> DbResult<()> {
-    let (status, draft, error) = match outcome {
-        Ok(draft) => (DONE, Some(draft), None),
-        Err(error) => (FAILED, None, Some(error)),
+pub fn finish(conn: &mut DbConnection, id: i64, outcome: Result<Solved, String>) -> DbResult<()> {
+    let (status, draft, basis, error) = match outcome {
+        Ok(solved) => (DONE, Some(solved.draft_json), Some(solved.basis_json), None),
+        Err(error) => (FAILED, None, None, Some(error)),
     };
     diesel::update(plans::table.find(id).filter(plans::status.eq(RUNNING)))
         .set((
             plans::status.eq(status),
             plans::draft_json.eq(draft),
+            plans::basis_json.eq(basis),
             plans::error.eq(error),
             plans::finished_at.eq(Some(now())),
         ))
@@ -219,6 +255,21 @@ pub fn plannable_requests(
     all.sort_by_key(|(r, _)| r.id);
     all.dedup_by_key(|(r, _)| r.id);
     Ok(all)
+}
+
+/// The version of every route of the region within `first..=last`: (team, date, version).
+pub fn route_versions(
+    conn: &mut DbConnection,
+    region_id: i64,
+    first: NaiveDate,
+    last: NaiveDate,
+) -> DbResult<Vec<(i64, NaiveDate, i32)>> {
+    Ok(routes::table
+        .filter(routes::region_id.eq(region_id))
+        .filter(routes::date.between(first, last))
+        .order((routes::date, routes::team_id))
+        .select((routes::team_id, routes::date, routes::version))
+        .load(conn)?)
 }
 
 /// Teams taken off a day, within `first..=last`: (team, date).

@@ -15,7 +15,7 @@ use super::schema::{
     accounts, plans as plans_table, route_stops, routes, service_kinds, team_absences,
     team_members, teams, visit_requests,
 };
-use super::{now, DbConnection, DbError, DbResult};
+use super::{is_unique_violation, lock_region, now, DbConnection, DbError, DbResult};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = routes)]
@@ -117,6 +117,24 @@ fn refused(code: &'static str, message: String) -> DbError {
     DbError::Refused { code, message }
 }
 
+/// A route or request that changed under a publish (a writer that does not take the region's
+/// lock, such as a citizen's edit, committed meanwhile) makes the plan stale.
+fn outdated(error: DbError) -> DbError {
+    match error {
+        DbError::Refused {
+            code: VERSION_CONFLICT,
+            message,
+        } => refused(
+            "plan_outdated",
+            format!("this plan was made before newer changes; {message}. Plan again."),
+        ),
+        other => other,
+    }
+}
+
+/// The code of a write refused because the row changed since it was read.
+pub(crate) const VERSION_CONFLICT: &str = "version_conflict";
+
 /// Make `publication` live. Refused (409) when the plan is not done, already published, or
 /// routes or requests it read changed after it was made.
 pub fn publish(
@@ -125,28 +143,43 @@ pub fn publish(
     publication: &Publication,
     notices: &dyn Notices,
 ) -> DbResult<Published> {
+    // The region's lock first, then everything is read again under it: two publishes of one
+    // plan, or a publish and a coordinator's change, take turns, and the second sees the first.
+    let region_id = plans::find(conn, publication.plan_id)?.region_id;
+    lock_region(conn, region_id)?;
     let plan: PlanRow = plans::find(conn, publication.plan_id)?;
+    if plan.published_at.is_some() {
+        return Err(refused(
+            "plan_already_published",
+            "the plan is already published".to_string(),
+        ));
+    }
     if plan.status != plans::DONE {
         return Err(refused(
             "invalid_state",
             format!("the plan is {}, not done", plan.status),
         ));
     }
-    if plan.published_at.is_some() {
+    let Some(basis) = plan.basis()? else {
         return Err(refused(
-            "invalid_state",
-            "the plan is already published".to_string(),
+            "plan_outdated",
+            "this plan does not record what it was made from: plan again".to_string(),
         ));
-    }
+    };
     let at = now();
     let existing: Vec<RouteRow> = routes::table
         .filter(routes::region_id.eq(plan.region_id))
         .filter(routes::date.eq_any(&publication.dates))
         .select(RouteRow::as_select())
         .load(conn)?;
+    let read_routes: HashMap<(i64, NaiveDate), i32> = basis
+        .routes
+        .iter()
+        .map(|&(team, date, version)| ((team, date), version))
+        .collect();
     let changed_routes: Vec<String> = existing
         .iter()
-        .filter(|r| r.updated_at > plan.created_at)
+        .filter(|r| read_routes.get(&(r.team_id, r.date)) != Some(&r.version))
         .map(|r| {
             format!(
                 "team {} on {} (now version {})",
@@ -164,9 +197,10 @@ pub fn publish(
         .filter(visit_requests::id.eq_any(&considered))
         .select(RequestRow::as_select())
         .load(conn)?;
+    let read_requests: HashMap<i64, i32> = basis.requests.iter().copied().collect();
     let changed_requests: Vec<String> = requests
         .iter()
-        .filter(|r| r.updated_at > plan.created_at || matches!(r.status.as_str(), "cancelled"))
+        .filter(|r| read_requests.get(&r.id) != Some(&r.version) || r.status == "cancelled")
         .map(|r| format!("{} ({})", r.id, r.status))
         .collect();
     let keys: Vec<(i64, NaiveDate)> = publication
@@ -284,7 +318,8 @@ pub fn publish(
             planned.copied(),
             &pinned_before,
             at,
-        )?
+        )
+        .map_err(outdated)?
         else {
             continue;
         };
@@ -330,7 +365,8 @@ pub fn publish(
                     "team_id": route.team_id, "date": route.date,
                     "window": [stop.window_local.0, stop.window_local.1],
                 }}),
-            )?;
+            )
+            .map_err(outdated)?;
             result.requests_scheduled += 1;
             let language = language_of(conn, request.citizen_id)?;
             result.pushes += outbox::enqueue_for_account(
@@ -359,7 +395,8 @@ pub fn publish(
             "submitted",
             "unscheduled",
             serde_json::json!({"schedule": {"unscheduled": true}}),
-        )?;
+        )
+        .map_err(outdated)?;
         result.requests_unscheduled += 1;
         let language = language_of(conn, request.citizen_id)?;
         result.pushes += outbox::enqueue_for_account(
@@ -370,9 +407,19 @@ pub fn publish(
         )?;
     }
 
-    diesel::update(plans_table::table.find(plan.id))
-        .set(plans_table::published_at.eq(Some(at)))
-        .execute(conn)?;
+    let marked = diesel::update(
+        plans_table::table
+            .find(plan.id)
+            .filter(plans_table::published_at.is_null()),
+    )
+    .set(plans_table::published_at.eq(Some(at)))
+    .execute(conn)?;
+    if marked == 0 {
+        return Err(refused(
+            "plan_already_published",
+            "the plan is already published".to_string(),
+        ));
+    }
     events::record(
         conn,
         actor,
@@ -402,6 +449,16 @@ pub(crate) struct RouteTarget {
     pub plan_id: Option<i64>,
 }
 
+fn route_changed(target: RouteTarget) -> DbError {
+    refused(
+        VERSION_CONFLICT,
+        format!(
+            "the route of team {} on {} changed meanwhile: reload and try again",
+            target.team_id, target.date
+        ),
+    )
+}
+
 /// Store `content` as the next version of `existing` (its stops replaced), or as a new route
 /// at version 1. An absent `content` empties an existing route and creates nothing. A stop
 /// is pinned when it was pinned on this same team and date before. Returns the new version.
@@ -415,21 +472,30 @@ pub(crate) fn store_route(
 ) -> DbResult<Option<i32>> {
     let route_id = match existing {
         Some(route) => {
-            diesel::delete(route_stops::table.filter(route_stops::route_id.eq(route.id)))
-                .execute(conn)?;
             let (distance, leave, back) = content
                 .map_or((0.0, route.leave_at, route.leave_at), |r| {
                     (r.distance_m, r.leave_at, r.back_at)
                 });
-            diesel::update(routes::table.find(route.id))
-                .set((
-                    routes::version.eq(route.version + 1),
-                    routes::plan_id.eq(target.plan_id.or(route.plan_id)),
-                    routes::distance_m.eq(distance),
-                    routes::leave_at.eq(leave),
-                    routes::back_at.eq(back),
-                    routes::updated_at.eq(at),
-                ))
+            // Only from the version the change was worked out from: another writer that got
+            // there first leaves zero rows here, and this change is refused whole.
+            let bumped = diesel::update(
+                routes::table
+                    .find(route.id)
+                    .filter(routes::version.eq(route.version)),
+            )
+            .set((
+                routes::version.eq(route.version.saturating_add(1)),
+                routes::plan_id.eq(target.plan_id.or(route.plan_id)),
+                routes::distance_m.eq(distance),
+                routes::leave_at.eq(leave),
+                routes::back_at.eq(back),
+                routes::updated_at.eq(at),
+            ))
+            .execute(conn)?;
+            if bumped == 0 {
+                return Err(route_changed(target));
+            }
+            diesel::delete(route_stops::table.filter(route_stops::route_id.eq(route.id)))
                 .execute(conn)?;
             route.id
         }
@@ -451,7 +517,14 @@ pub(crate) fn store_route(
                     routes::locked.eq(false),
                 ))
                 .returning(routes::id)
-                .get_result(conn)?
+                .get_result(conn)
+                .map_err(|e| {
+                    if is_unique_violation(&e) {
+                        route_changed(target)
+                    } else {
+                        e.into()
+                    }
+                })?
         }
     };
     for (position, stop) in content
@@ -475,7 +548,7 @@ pub(crate) fn store_route(
             ))
             .execute(conn)?;
     }
-    Ok(Some(existing.map_or(1, |r| r.version + 1)))
+    Ok(Some(existing.map_or(1, |r| r.version.saturating_add(1))))
 }
 
 /// A cancelled visit leaves its route: the other stops keep their times, the route gets a new
@@ -566,7 +639,8 @@ pub fn take_off_route(
 }
 
 /// Move a request to `status` (new version) and record `action` in its event trail, with
-/// `detail`'s fields beside the new status.
+/// `detail`'s fields beside the new status. Only from the version in `request`: refused with
+/// `version_conflict` when the stored request moved on since it was read.
 pub(crate) fn set_status(
     conn: &mut DbConnection,
     actor: &Actor,
@@ -575,13 +649,26 @@ pub(crate) fn set_status(
     action: &str,
     detail: serde_json::Value,
 ) -> DbResult<()> {
-    diesel::update(visit_requests::table.find(request.id))
-        .set((
-            visit_requests::status.eq(status),
-            visit_requests::version.eq(request.version + 1),
-            visit_requests::updated_at.eq(now()),
-        ))
-        .execute(conn)?;
+    let changed = diesel::update(
+        visit_requests::table
+            .find(request.id)
+            .filter(visit_requests::version.eq(request.version)),
+    )
+    .set((
+        visit_requests::status.eq(status),
+        visit_requests::version.eq(request.version.saturating_add(1)),
+        visit_requests::updated_at.eq(now()),
+    ))
+    .execute(conn)?;
+    if changed == 0 {
+        return Err(refused(
+            VERSION_CONFLICT,
+            format!(
+                "request {} changed meanwhile (the citizen, or a report from the field): reload and try again",
+                request.id
+            ),
+        ));
+    }
     events::record(
         conn,
         actor,

@@ -199,6 +199,7 @@ diesel::table! {
         started_at -> Nullable<Timestamp>,
         finished_at -> Nullable<Timestamp>,
         published_at -> Nullable<Timestamp>,
+        basis_json -> Nullable<Text>,
     }
 }
 

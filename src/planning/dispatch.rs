@@ -18,7 +18,7 @@ use super::{
     preferred_windows, promised, shift_on, PlanInput,
 };
 use crate::db::catalog::{ServiceKindRow, TeamRow};
-use crate::db::dispatch::{LiveRoute, LiveStop, RouteChange, RouteEdit, Snapshot};
+use crate::db::dispatch::{DayState, LiveRoute, LiveStop, RouteChange, RouteEdit, Snapshot};
 use crate::db::plans::Placement;
 use crate::db::requests::RequestRow;
 use crate::db::routes::{PublishRoute, PublishStop};
@@ -1051,6 +1051,8 @@ pub fn propose_replan(
         .preview
         .routes
         .retain(|r| kept.contains(&(r.team_id, r.date)));
+    // A day-wide change was worked out from the whole day: it applies only to that same day.
+    proposal.edit.day = Some(DayState::of(snapshot, date));
     Ok(proposal)
 }
 
@@ -1264,6 +1266,7 @@ fn proposal(snapshot: &Snapshot, outcome: Outcome<'_>) -> Result<Proposal, EditE
             request_versions: request_versions.into_iter().collect(),
             unscheduled: outcome.dropped.iter().map(|d| d.request_id).collect(),
             absence: outcome.absence,
+            day: None,
         },
         preview: ChangePreview {
             routes: diffs,

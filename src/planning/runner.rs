@@ -11,7 +11,7 @@ use chrono::NaiveDate;
 use tokio::task::JoinHandle;
 
 use super::{build_problem, draft, PlanInput};
-use crate::db::plans::{self, PlanRow};
+use crate::db::plans::{self, PlanBasis, PlanRow, Solved};
 use crate::db::{catalog, Db, DbError};
 
 /// How often an idle runner looks for queued jobs.
@@ -82,25 +82,36 @@ async fn run_one(db: &Db, plan: PlanRow, stop: &Arc<AtomicBool>) {
     }
 }
 
-async fn solve(db: &Db, plan: PlanRow, stop: &Arc<AtomicBool>) -> Result<String, String> {
+async fn solve(db: &Db, plan: PlanRow, stop: &Arc<AtomicBool>) -> Result<Solved, String> {
     let dates: Vec<NaiveDate> =
         serde_json::from_str(&plan.dates).map_err(|e| format!("stored dates unreadable: {e}"))?;
     let (Some(&first), Some(&last)) = (dates.first(), dates.last()) else {
         return Err("no dates to plan".to_string());
     };
     let region_id = plan.region_id;
-    let input = db
-        .read(move |conn| {
-            Ok(PlanInput {
+    let (input, routes) = db
+        .read_consistent(move |conn| {
+            let input = PlanInput {
                 region: catalog::region_find(conn, region_id)?,
                 kinds: catalog::service_kinds_of_region(conn, region_id)?,
                 teams: catalog::teams_of_region(conn, region_id)?,
                 requests: plans::plannable_requests(conn, region_id, first, last)?,
                 absences: plans::absences_between(conn, region_id, first, last)?,
-            })
+            };
+            let routes = plans::route_versions(conn, region_id, first, last)?;
+            Ok((input, routes))
         })
         .await
         .map_err(|e: DbError| format!("could not load the region: {e}"))?;
+    let basis = PlanBasis {
+        requests: input
+            .requests
+            .iter()
+            .map(|(request, _)| (request.id, request.version))
+            .collect(),
+        routes,
+        absences: input.absences.clone(),
+    };
     let problem = build_problem(&input, &dates, None)?;
     let limit = Duration::from_millis(u64::try_from(plan.time_limit_ms).unwrap_or(1000));
     let options = jemput_planner::SolveOptions {
@@ -116,5 +127,8 @@ async fn solve(db: &Db, plan: PlanRow, stop: &Arc<AtomicBool>) -> Result<String,
     .await
     .map_err(|e| format!("the planner stopped abnormally: {e}"))?
     .map_err(|e| format!("the planner refused the problem: {e}"))?;
-    serde_json::to_string(&draft(&input, &solution)).map_err(|e| e.to_string())
+    Ok(Solved {
+        draft_json: serde_json::to_string(&draft(&input, &solution)).map_err(|e| e.to_string())?,
+        basis_json: serde_json::to_string(&basis).map_err(|e| e.to_string())?,
+    })
 }

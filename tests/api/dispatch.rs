@@ -180,7 +180,7 @@ async fn publish_schedules_requests_tells_phones_and_serves_the_route(backend: B
         json!({}),
     )
     .await
-    .assert_error(409, "invalid_state", None);
+    .assert_error(409, "plan_already_published", None);
     let r = app
         .post(
             &format!("/v1/plans/{stale}/publish"),

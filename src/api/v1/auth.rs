@@ -204,12 +204,12 @@ pub async fn verify_code(
             if otp.expires_at < db::now() {
                 return Ok(Verification::Expired);
             }
-            if otp.attempts >= max_attempts {
+            // The attempt is taken before the code is compared, so it counts even when right.
+            let Some(used) = accounts::otp_take_attempt(conn, otp.id, max_attempts)? else {
                 return Ok(Verification::TooManyAttempts);
-            }
+            };
             if !auth::digests_equal(&otp.code_hash, &presented) {
-                accounts::otp_count_attempt(conn, otp.id)?;
-                return Ok(if otp.attempts + 1 >= max_attempts {
+                return Ok(if used >= max_attempts {
                     Verification::TooManyAttempts
                 } else {
                     Verification::Wrong

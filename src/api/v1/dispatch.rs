@@ -149,7 +149,7 @@ pub async fn day_routes(
     let date = query.date;
     let snapshot = state
         .db
-        .read(move |conn| dispatch::snapshot(conn, region_id, &[date]))
+        .read_consistent(move |conn| dispatch::snapshot(conn, region_id, &[date]))
         .await
         .map_err(|e| match e {
             DbError::NotFound => ApiError::not_found("region"),
@@ -211,7 +211,7 @@ pub async fn get_route(
     let (region_id, date, id) = (route.region_id, route.date, route.id);
     let snapshot = state
         .db
-        .read(move |conn| dispatch::snapshot(conn, region_id, &[date]))
+        .read_consistent(move |conn| dispatch::snapshot(conn, region_id, &[date]))
         .await?;
     let clock = clock_of(&snapshot)?;
     let live = snapshot
@@ -392,7 +392,7 @@ pub async fn change_route(
     let region_id = route.region_id;
     let snapshot = state
         .db
-        .read(move |conn| dispatch::snapshot(conn, region_id, &dates))
+        .read_consistent(move |conn| dispatch::snapshot(conn, region_id, &dates))
         .await?;
     let today = today_in(clock_of(&snapshot)?);
     let proposal = propose_route_op(&snapshot, route.id, if_match.0, &op, today)?;
@@ -411,7 +411,7 @@ async fn replan(
     let date = replan.date;
     let snapshot = state
         .db
-        .read(move |conn| dispatch::snapshot(conn, region_id, &[date]))
+        .read_consistent(move |conn| dispatch::snapshot(conn, region_id, &[date]))
         .await?;
     let current = day_tag(&snapshot, date);
     if current != tag {

@@ -477,9 +477,15 @@ async fn apply_change(
     // A scheduled visit that is called off leaves the team's route (and the team hears so).
     let leaves_route =
         status == RequestStatus::Scheduled && matches!(change, RequestChange::Cancel { .. });
+    let region_id = row.region_id;
     let updated = state
         .db
         .write(move |conn| {
+            // The route it leaves is written too: the region's lock comes first, as for every
+            // route write (one lock order, so no deadlock with a publish).
+            if leaves_route {
+                crate::db::lock_region(conn, region_id)?;
+            }
             let updated = requests::change(conn, &actor, id, version, change)?;
             if leaves_route {
                 crate::db::routes::take_off_route(
