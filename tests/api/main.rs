@@ -10,6 +10,7 @@ mod helpers;
 mod access;
 mod auth;
 mod catalog;
+mod concurrency;
 mod contract;
 mod dispatch;
 mod journey;
