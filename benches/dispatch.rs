@@ -1122,29 +1122,33 @@ async fn push_rate(svc: &Service, fake: &FakeFcm, accounts: &[i64], n: usize) ->
     }
 }
 
-/// What recording one outcome costs: one `db.write` transaction marking a row sent, 300 times
-/// one after another (as the worker records).
+/// What recording one outcome costs: one `db.write` transaction with the worker's conditional
+/// "mark sent under this claim" update, 300 times one after another (as the worker records).
+/// The rows are already sent, so the update matches none; the cost is the transaction.
 async fn record_cost(svc: &Service) -> Duration {
-    let ids: Vec<i64> = svc
+    let rows: Vec<(i64, Option<String>)> = svc
         .db
         .read(|conn| {
             Ok(outbox_table::table
                 .filter(outbox_table::status.eq(outbox::SENT))
                 .order(outbox_table::id.desc())
                 .limit(300)
-                .select(outbox_table::id)
+                .select((outbox_table::id, outbox_table::claim_token))
                 .load(conn)?)
         })
         .await
         .unwrap();
     let started = Instant::now();
-    for &id in &ids {
+    for (id, claim) in &rows {
+        let (id, claim) = (*id, claim.clone().unwrap_or_default());
         svc.db
-            .write(move |conn| outbox::mark_sent(conn, id, "projects/jemput-bench/messages/again"))
+            .write(move |conn| {
+                outbox::mark_sent(conn, id, &claim, "projects/jemput-bench/messages/again")
+            })
             .await
             .unwrap();
     }
-    started.elapsed() / ids.len().max(1) as u32
+    started.elapsed() / rows.len().max(1) as u32
 }
 
 struct RouteFigures {

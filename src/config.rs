@@ -16,6 +16,7 @@ pub struct Settings {
     pub rate_limit: RateLimitSettings,
     pub log: LogSettings,
     pub push: PushSettings,
+    pub planning: PlanningSettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -25,6 +26,11 @@ pub struct ServerSettings {
     pub port: u16,
     /// Largest accepted JSON body, in bytes.
     pub max_body_bytes: usize,
+    /// This instance's name among the instances sharing the database, stable across restarts
+    /// (claims on pushes and planning jobs record it, so a restarted instance takes its own
+    /// back at once). Must differ between instances running at the same time. Empty: the host
+    /// name.
+    pub instance_id: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -89,6 +95,15 @@ pub struct PushSettings {
     pub lease_secs: i64,
 }
 
+/// The background planning runner.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PlanningSettings {
+    /// How long a claimed job is reserved; the runner renews it while solving, and another
+    /// instance takes over a job whose lease ran out (its owner died).
+    pub lease_secs: i64,
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogSettings {
@@ -114,6 +129,7 @@ const DEFAULTS: &str = r#"
 host = "127.0.0.1"
 port = 8080
 max_body_bytes = 65536
+instance_id = ""
 
 [database]
 url = "sqlite://data/jemput.db"
@@ -150,6 +166,9 @@ max_attempts = 8
 batch_size = 50
 concurrency = 8
 lease_secs = 60
+
+[planning]
+lease_secs = 30
 "#;
 
 /// Which database a URL points at.
@@ -330,7 +349,38 @@ impl Settings {
         if !(5..=3600).contains(&self.push.lease_secs) {
             return Err(invalid("push.lease_secs", "must be between 5 and 3600"));
         }
+        if !(2..=3600).contains(&self.planning.lease_secs) {
+            return Err(invalid("planning.lease_secs", "must be between 2 and 3600"));
+        }
+        let id = &self.server.instance_id;
+        if id.len() > 64
+            || !id
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || matches!(c, '-' | '_' | '.'))
+        {
+            return Err(invalid(
+                "server.instance_id",
+                "must be at most 64 letters, digits, '-', '_' or '.'",
+            ));
+        }
         Ok(())
+    }
+
+    /// `server.instance_id`, or when it is empty the host name.
+    pub fn instance_id(&self) -> Result<String, ConfigError> {
+        if !self.server.instance_id.is_empty() {
+            return Ok(self.server.instance_id.clone());
+        }
+        let host = std::fs::read_to_string("/proc/sys/kernel/hostname")
+            .ok()
+            .or_else(|| std::env::var("HOSTNAME").ok())
+            .or_else(|| std::env::var("COMPUTERNAME").ok())
+            .map(|h| h.trim().to_string())
+            .filter(|h| !h.is_empty());
+        host.ok_or(ConfigError::Invalid {
+            setting: "server.instance_id",
+            reason: "the host name is unknown: set a name for this instance".to_string(),
+        })
     }
 }
 
@@ -349,6 +399,17 @@ mod tests {
         s.database.url = "mysql://x".into();
         let err = s.validate().unwrap_err().to_string();
         assert!(err.contains("database.url"), "{err}");
+    }
+
+    #[test]
+    fn the_instance_is_named_by_the_setting_or_else_the_host() {
+        let mut s = Settings::defaults().unwrap();
+        assert!(!s.instance_id().unwrap().is_empty());
+        s.server.instance_id = "jemput-2".into();
+        assert_eq!(s.instance_id().unwrap(), "jemput-2");
+        s.server.instance_id = "two words".into();
+        let err = s.validate().unwrap_err().to_string();
+        assert!(err.contains("server.instance_id"), "{err}");
     }
 
     #[test]

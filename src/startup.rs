@@ -14,8 +14,8 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{self, AppState};
 use crate::auth::{sms, TokenKeys};
-use crate::config::{PushSettings, Settings};
-use crate::db::Db;
+use crate::config::{PlanningSettings, PushSettings, Settings};
+use crate::db::{Claimant, Db};
 use crate::planning::runner::PlanRunner;
 use crate::push::fcm::FcmClient;
 use crate::push::worker::{self, OutboxWorker};
@@ -26,6 +26,8 @@ pub struct Application {
     db: Db,
     fcm: Option<Arc<FcmClient>>,
     push: PushSettings,
+    planning: PlanningSettings,
+    me: Claimant,
 }
 
 impl Application {
@@ -48,6 +50,8 @@ impl Application {
             anyhow::anyhow!("invalid setting `server.port`: cannot listen on {address}: {e}")
         })?;
         let port = listener.local_addr()?.port();
+        let me = Claimant::new(&settings.instance_id()?);
+        tracing::info!(instance = %me.instance_id, boot = %me.boot_id, "this instance");
         if settings.auth.jwt_secret.is_empty() {
             tracing::warn!(
                 "auth.jwt_secret is not set: using a random one; tokens will not survive a restart"
@@ -64,6 +68,7 @@ impl Application {
         let max_body = settings.server.max_body_bytes;
         let fcm = worker::client_from_settings(&settings.push)?;
         let push = settings.push.clone();
+        let planning = settings.planning.clone();
         let state = web::Data::new(AppState {
             db: db.clone(),
             keys,
@@ -112,6 +117,8 @@ impl Application {
             db,
             fcm,
             push,
+            planning,
+            me,
         })
     }
 
@@ -123,11 +130,21 @@ impl Application {
         &self.db
     }
 
+    /// Who this process's claims name: the instance and this start's boot id.
+    pub fn claimant(&self) -> &Claimant {
+        &self.me
+    }
+
     /// Serves until `shutdown` completes (or a signal arrives), then drains gracefully.
     /// The planning runner and the outbox worker work alongside and stop with the server.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
-        let planner = PlanRunner::spawn(self.db.clone());
-        let pusher = OutboxWorker::spawn(self.db.clone(), self.fcm.clone(), self.push.clone());
+        let planner = PlanRunner::spawn(self.db.clone(), self.planning.clone(), self.me.clone());
+        let pusher = OutboxWorker::spawn(
+            self.db.clone(),
+            self.fcm.clone(),
+            self.push.clone(),
+            self.me.clone(),
+        );
         let handle = self.server.handle();
         let server = self.server;
         tokio::pin!(server);

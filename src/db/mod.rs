@@ -290,6 +290,27 @@ pub fn lock_account(conn: &mut DbConnection, account_id: i64) -> DbResult<()> {
     }
 }
 
+/// Who holds a claim (an outbox row being sent, a planning job being solved): the service
+/// instance, a stable name from the settings, and this process's boot id, new at every start.
+/// The instance lets a restarted process take back its own claims at once (those with another
+/// boot id were left by a process of the same instance that died); the boot id tells them from
+/// the claims of the process running now.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Claimant {
+    pub instance_id: String,
+    pub boot_id: String,
+}
+
+impl Claimant {
+    /// This process, as `instance_id`, with a fresh boot id.
+    pub fn new(instance_id: &str) -> Claimant {
+        Claimant {
+            instance_id: instance_id.to_string(),
+            boot_id: uuid::Uuid::new_v4().simple().to_string(),
+        }
+    }
+}
+
 /// Now, in UTC, as stored.
 pub fn now() -> chrono::NaiveDateTime {
     chrono::Utc::now().naive_utc()

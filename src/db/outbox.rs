@@ -1,13 +1,15 @@
 //! The push outbox. Rows are written in the transaction of the change they announce (so a push
 //! is never lost nor sent for a change that rolled back) and claimed by the worker with a lease:
-//! a worker that dies mid-send leaves rows that are claimed again when the lease runs out.
+//! a worker that dies mid-send leaves rows that are claimed again when the lease runs out (or at
+//! once, when the same instance starts again). Every claim names its owner and carries a token;
+//! outcomes are written only under the token, so a late worker never overwrites the new owner.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 use serde::{Deserialize, Serialize};
 
 use super::schema::{devices, outbox};
-use super::{now, DbConnection, DbResult};
+use super::{now, Claimant, DbConnection, DbResult};
 
 /// What the phone is told, without the token (filled per device).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -36,6 +38,12 @@ pub struct OutboxRow {
     pub fcm_message_name: Option<String>,
     pub created_at: NaiveDateTime,
     pub sent_at: Option<NaiveDateTime>,
+    /// The instance holding (or that last held) the row's claim.
+    pub claimed_by: Option<String>,
+    /// The process of that instance, by boot id.
+    pub claimed_boot: Option<String>,
+    /// The claim itself; outcomes are recorded only under it.
+    pub claim_token: Option<String>,
 }
 
 pub const PENDING: &str = "pending";
@@ -78,15 +86,24 @@ pub fn enqueue_for_account(
 }
 
 /// Claims up to `limit` due rows (pending and due, or sending with an expired lease) for
-/// `lease_secs`, counting an attempt on each. Run inside a write transaction.
-pub fn claim(conn: &mut DbConnection, limit: i64, lease_secs: i64) -> DbResult<Vec<OutboxRow>> {
+/// `lease_secs` on behalf of `by`, counting an attempt on each. Every claim gets a new token,
+/// carried by the rows it returns: an outcome is recorded only under that token, so a worker
+/// whose lease ran out and whose rows were claimed again cannot overwrite what the new owner
+/// records. Run inside a write transaction.
+pub fn claim(
+    conn: &mut DbConnection,
+    by: &Claimant,
+    limit: i64,
+    lease_secs: i64,
+) -> DbResult<Vec<OutboxRow>> {
     let at = now();
     let due = outbox::status
         .eq(PENDING)
         .and(outbox::next_attempt_at.le(at))
         .or(outbox::status.eq(SENDING).and(outbox::locked_until.lt(at)));
     let ids: Vec<i64> = match conn {
-        // Concurrent workers skip each other's rows instead of waiting on them.
+        // Concurrent workers (of this process or of other instances) skip each other's rows
+        // instead of waiting on them, and never claim one row twice.
         DbConnection::Postgresql(pg) => outbox::table
             .filter(due)
             .order(outbox::id)
@@ -95,7 +112,8 @@ pub fn claim(conn: &mut DbConnection, limit: i64, lease_secs: i64) -> DbResult<V
             .for_update()
             .skip_locked()
             .load(pg)?,
-        // SQLite writes are serialised by `Db::write`; a plain select is enough.
+        // SQLite has one writer at a time: `Db::write` serialises this process's writes, and
+        // the database lock another process's (the update below re-checks that rows are due).
         DbConnection::Sqlite(lite) => outbox::table
             .filter(due)
             .order(outbox::id)
@@ -106,63 +124,129 @@ pub fn claim(conn: &mut DbConnection, limit: i64, lease_secs: i64) -> DbResult<V
     if ids.is_empty() {
         return Ok(Vec::new());
     }
-    diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)))
+    let token = uuid::Uuid::new_v4().simple().to_string();
+    diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)).filter(due))
         .set((
             outbox::status.eq(SENDING),
             outbox::locked_until.eq(Some(at + chrono::Duration::seconds(lease_secs))),
             outbox::attempts.eq(outbox::attempts + 1),
+            outbox::claimed_by.eq(Some(&by.instance_id)),
+            outbox::claimed_boot.eq(Some(&by.boot_id)),
+            outbox::claim_token.eq(Some(&token)),
         ))
         .execute(conn)?;
     Ok(outbox::table
-        .filter(outbox::id.eq_any(&ids))
+        .filter(outbox::claim_token.eq(&token))
         .order(outbox::id)
         .select(OutboxRow::as_select())
         .load(conn)?)
 }
 
-pub fn mark_sent(conn: &mut DbConnection, id: i64, message_name: &str) -> DbResult<()> {
-    diesel::update(outbox::table.find(id))
-        .set((
-            outbox::status.eq(SENT),
-            outbox::fcm_message_name.eq(Some(message_name)),
-            outbox::sent_at.eq(Some(now())),
-            outbox::locked_until.eq(None::<NaiveDateTime>),
-            outbox::last_error.eq(None::<String>),
-        ))
-        .execute(conn)?;
-    Ok(())
+/// Rows a previous process of this instance (another boot id) claimed and never finished are
+/// due again now: that process is dead, so only the rows it had in flight can have reached
+/// the phone, and nobody needs to wait for their leases. Returns how many.
+pub fn release_own(conn: &mut DbConnection, by: &Claimant) -> DbResult<usize> {
+    Ok(diesel::update(
+        outbox::table
+            .filter(outbox::status.eq(SENDING))
+            .filter(outbox::claimed_by.eq(&by.instance_id))
+            .filter(outbox::claimed_boot.ne(&by.boot_id)),
+    )
+    .set((
+        outbox::status.eq(PENDING),
+        outbox::next_attempt_at.eq(now()),
+        outbox::locked_until.eq(None::<NaiveDateTime>),
+        outbox::claim_token.eq(None::<String>),
+    ))
+    .execute(conn)?)
 }
 
+/// Is the row still ours to send? False once its token was dropped or the row claimed again.
+pub fn still_held(conn: &mut DbConnection, id: i64, claim: &str) -> DbResult<bool> {
+    let n: i64 = outbox::table
+        .filter(outbox::id.eq(id))
+        .filter(outbox::claim_token.eq(claim))
+        .filter(outbox::status.eq(SENDING))
+        .count()
+        .get_result(conn)?;
+    Ok(n > 0)
+}
+
+/// Records that the row was sent; false (nothing written) when the claim is no longer held.
+pub fn mark_sent(
+    conn: &mut DbConnection,
+    id: i64,
+    claim: &str,
+    message_name: &str,
+) -> DbResult<bool> {
+    let n = diesel::update(
+        outbox::table
+            .filter(outbox::id.eq(id))
+            .filter(outbox::claim_token.eq(claim))
+            .filter(outbox::status.eq(SENDING)),
+    )
+    .set((
+        outbox::status.eq(SENT),
+        outbox::fcm_message_name.eq(Some(message_name)),
+        outbox::sent_at.eq(Some(now())),
+        outbox::locked_until.eq(None::<NaiveDateTime>),
+        outbox::last_error.eq(None::<String>),
+    ))
+    .execute(conn)?;
+    Ok(n > 0)
+}
+
+/// Puts the row back to be tried at `at`; false when the claim is no longer held.
 pub fn mark_retry(
     conn: &mut DbConnection,
     id: i64,
+    claim: &str,
     at: NaiveDateTime,
     error: &str,
-) -> DbResult<()> {
-    diesel::update(outbox::table.find(id))
-        .set((
-            outbox::status.eq(PENDING),
-            outbox::next_attempt_at.eq(at),
-            outbox::locked_until.eq(None::<NaiveDateTime>),
-            outbox::last_error.eq(Some(error)),
-        ))
-        .execute(conn)?;
-    Ok(())
+) -> DbResult<bool> {
+    let n = diesel::update(
+        outbox::table
+            .filter(outbox::id.eq(id))
+            .filter(outbox::claim_token.eq(claim))
+            .filter(outbox::status.eq(SENDING)),
+    )
+    .set((
+        outbox::status.eq(PENDING),
+        outbox::next_attempt_at.eq(at),
+        outbox::locked_until.eq(None::<NaiveDateTime>),
+        outbox::last_error.eq(Some(error)),
+    ))
+    .execute(conn)?;
+    Ok(n > 0)
 }
 
-/// A final outcome other than sent: `failed`, `undeliverable`.
-pub fn mark_final(conn: &mut DbConnection, id: i64, status: &str, error: &str) -> DbResult<()> {
-    diesel::update(outbox::table.find(id))
-        .set((
-            outbox::status.eq(status),
-            outbox::locked_until.eq(None::<NaiveDateTime>),
-            outbox::last_error.eq(Some(error)),
-        ))
-        .execute(conn)?;
-    Ok(())
+/// A final outcome other than sent: `failed`, `undeliverable`; false when the claim is no
+/// longer held.
+pub fn mark_final(
+    conn: &mut DbConnection,
+    id: i64,
+    claim: &str,
+    status: &str,
+    error: &str,
+) -> DbResult<bool> {
+    let n = diesel::update(
+        outbox::table
+            .filter(outbox::id.eq(id))
+            .filter(outbox::claim_token.eq(claim))
+            .filter(outbox::status.eq(SENDING)),
+    )
+    .set((
+        outbox::status.eq(status),
+        outbox::locked_until.eq(None::<NaiveDateTime>),
+        outbox::last_error.eq(Some(error)),
+    ))
+    .execute(conn)?;
+    Ok(n > 0)
 }
 
-/// FCM says the token is dead: forget the device, and every other queued push to it.
+/// FCM says the token is dead: forget the device, and every other queued push to it, whoever
+/// holds them (a worker holding one checks [`still_held`] before sending it). Whoever learns
+/// it may record it: the token is dead whatever the lease says. Rows already sent stay so.
 pub fn drop_token(conn: &mut DbConnection, token: &str, error: &str) -> DbResult<()> {
     diesel::delete(devices::table.filter(devices::fcm_token.eq(token))).execute(conn)?;
     diesel::update(

@@ -1,6 +1,8 @@
-//! Planning jobs and what the planner reads: queued by a coordinator, claimed by the runner,
-//! finished with a draft or an error. Claiming is a compare-and-set on the status, so two
-//! runners (or two service instances) never solve one job twice.
+//! Planning jobs and what the planner reads: queued by a coordinator, claimed by a runner (of
+//! any instance sharing the database) under a lease it renews while solving, finished with a
+//! draft or an error. A claim names its owner (instance and boot id); the result is stored only
+//! while the owner still holds the job, so a job is never solved twice into the table, and a
+//! job whose owner died is taken by another runner when its lease runs out.
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -8,7 +10,7 @@ use diesel::prelude::*;
 use super::events::{self, Actor, Change};
 use super::requests::RequestRow;
 use super::schema::{plans, route_stops, routes, team_absences, teams, visit_requests};
-use super::{now, DbConnection, DbError, DbResult};
+use super::{now, Claimant, DbConnection, DbError, DbResult};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = plans)]
@@ -27,6 +29,14 @@ pub struct PlanRow {
     pub started_at: Option<NaiveDateTime>,
     pub finished_at: Option<NaiveDateTime>,
     pub published_at: Option<NaiveDateTime>,
+    /// The instance running (or that last ran) the job.
+    pub claimed_by: Option<String>,
+    /// The process of that instance, by boot id.
+    pub claimed_boot: Option<String>,
+    /// Until when the job is reserved to its owner; renewed while it is solved.
+    pub lease_until: Option<NaiveDateTime>,
+    /// How many times the job was started.
+    pub attempts: i32,
     /// JSON [`PlanBasis`]: what the planner read.
     pub basis_json: Option<String>,
 }
@@ -106,23 +116,74 @@ pub fn find(conn: &mut DbConnection, id: i64) -> DbResult<PlanRow> {
         .ok_or(DbError::NotFound)
 }
 
-/// Take the oldest queued job, marking it running; None when nothing waits (or another runner
-/// took it first).
-pub fn claim_next(conn: &mut DbConnection) -> DbResult<Option<PlanRow>> {
-    let next: Option<i64> = plans::table
-        .filter(plans::status.eq(QUEUED))
-        .order(plans::id.asc())
-        .select(plans::id)
-        .first(conn)
-        .optional()?;
+/// Take the oldest job waiting (queued, or running under a lease that ran out: its owner
+/// died), marking it running for `lease_secs` on behalf of `by`; None when nothing waits.
+pub fn claim_next(
+    conn: &mut DbConnection,
+    by: &Claimant,
+    lease_secs: i64,
+) -> DbResult<Option<PlanRow>> {
+    let at = now();
+    let waiting = plans::status
+        .eq(QUEUED)
+        .or(plans::status.eq(RUNNING).and(plans::lease_until.lt(at)));
+    let next: Option<i64> = match conn {
+        // Runners of other instances skip the job this one is taking instead of waiting for it,
+        // and never take it too.
+        DbConnection::Postgresql(pg) => plans::table
+            .filter(waiting)
+            .order(plans::id.asc())
+            .select(plans::id)
+            .for_update()
+            .skip_locked()
+            .first(pg)
+            .optional()?,
+        // SQLite has one writer at a time: `Db::write` serialises this process's writes, and
+        // the database lock another process's (the update below re-checks that it waits).
+        DbConnection::Sqlite(lite) => plans::table
+            .filter(waiting)
+            .order(plans::id.asc())
+            .select(plans::id)
+            .first(lite)
+            .optional()?,
+    };
     let Some(id) = next else { return Ok(None) };
-    let claimed = diesel::update(plans::table.find(id).filter(plans::status.eq(QUEUED)))
-        .set((plans::status.eq(RUNNING), plans::started_at.eq(Some(now()))))
+    let before = find(conn, id)?;
+    let claimed = diesel::update(plans::table.find(id).filter(waiting))
+        .set((
+            plans::status.eq(RUNNING),
+            plans::started_at.eq(Some(at)),
+            plans::claimed_by.eq(Some(&by.instance_id)),
+            plans::claimed_boot.eq(Some(&by.boot_id)),
+            plans::lease_until.eq(Some(at + chrono::Duration::seconds(lease_secs))),
+            plans::attempts.eq(plans::attempts + 1),
+        ))
         .execute(conn)?;
     if claimed == 0 {
         return Ok(None);
     }
-    find(conn, id).map(Some)
+    let plan = find(conn, id)?;
+    events::record(
+        conn,
+        &Actor::default(),
+        Change {
+            entity: "plan",
+            entity_id: id,
+            region_id: Some(plan.region_id),
+            action: "planning_started",
+            before: Some(serde_json::json!({
+                "status": before.status,
+                "claimed_by": before.claimed_by,
+            })),
+            after: Some(serde_json::json!({
+                "status": RUNNING,
+                "claimed_by": by.instance_id,
+                "boot_id": by.boot_id,
+                "attempt": plan.attempts,
+            })),
+        },
+    )?;
+    Ok(Some(plan))
 }
 
 /// A finished plan: the draft and what it was worked out from (both JSON).
@@ -132,34 +193,119 @@ pub struct Solved {
     pub basis_json: String,
 }
 
-/// Record the outcome of a running job.
-pub fn finish(conn: &mut DbConnection, id: i64, outcome: Result<Solved, String>) -> DbResult<()> {
+/// Extends the lease of a job `by` is solving; false when the job is no longer its own (the
+/// lease ran out and another instance took it): the solve should stop.
+pub fn renew(conn: &mut DbConnection, id: i64, by: &Claimant, lease_secs: i64) -> DbResult<bool> {
+    let n = diesel::update(
+        plans::table
+            .find(id)
+            .filter(plans::status.eq(RUNNING))
+            .filter(plans::claimed_by.eq(&by.instance_id))
+            .filter(plans::claimed_boot.eq(&by.boot_id)),
+    )
+    .set(plans::lease_until.eq(Some(now() + chrono::Duration::seconds(lease_secs))))
+    .execute(conn)?;
+    Ok(n > 0)
+}
+
+/// Records the outcome of a job `by` ran; false (nothing written) when the job is no longer
+/// its own: another instance took it over, and only that one's result is stored.
+pub fn finish(
+    conn: &mut DbConnection,
+    id: i64,
+    by: &Claimant,
+    outcome: Result<Solved, String>,
+) -> DbResult<bool> {
     let (status, draft, basis, error) = match outcome {
         Ok(solved) => (DONE, Some(solved.draft_json), Some(solved.basis_json), None),
         Err(error) => (FAILED, None, None, Some(error)),
     };
-    diesel::update(plans::table.find(id).filter(plans::status.eq(RUNNING)))
-        .set((
-            plans::status.eq(status),
-            plans::draft_json.eq(draft),
-            plans::basis_json.eq(basis),
-            plans::error.eq(error),
-            plans::finished_at.eq(Some(now())),
-        ))
-        .execute(conn)?;
-    Ok(())
+    let n = diesel::update(
+        plans::table
+            .find(id)
+            .filter(plans::status.eq(RUNNING))
+            .filter(plans::claimed_by.eq(&by.instance_id))
+            .filter(plans::claimed_boot.eq(&by.boot_id)),
+    )
+    .set((
+        plans::status.eq(status),
+        plans::draft_json.eq(draft),
+        plans::basis_json.eq(basis),
+        plans::error.eq(&error),
+        plans::finished_at.eq(Some(now())),
+        plans::lease_until.eq(None::<NaiveDateTime>),
+    ))
+    .execute(conn)?;
+    if n == 0 {
+        return Ok(false);
+    }
+    let region_id = find(conn, id)?.region_id;
+    events::record(
+        conn,
+        &Actor::default(),
+        Change {
+            entity: "plan",
+            entity_id: id,
+            region_id: Some(region_id),
+            action: if status == DONE {
+                "planned"
+            } else {
+                "planning_failed"
+            },
+            before: Some(serde_json::json!({"status": RUNNING})),
+            after: Some(serde_json::json!({
+                "status": status,
+                "claimed_by": by.instance_id,
+                "boot_id": by.boot_id,
+                "error": error,
+            })),
+        },
+    )?;
+    Ok(true)
 }
 
-/// Jobs a stopped process left running go back to the queue (at start-up).
-pub fn requeue_running(conn: &mut DbConnection) -> DbResult<usize> {
-    Ok(
-        diesel::update(plans::table.filter(plans::status.eq(RUNNING)))
+/// Puts back in the queue, to be taken at once by any runner: the job `id` when `by` stops
+/// without finishing it, or (`id` None, at start) every job a previous process of `by`'s
+/// instance left running. Returns how many.
+pub fn release(conn: &mut DbConnection, id: Option<i64>, by: &Claimant) -> DbResult<usize> {
+    let mine = plans::table
+        .filter(plans::status.eq(RUNNING))
+        .filter(plans::claimed_by.eq(&by.instance_id))
+        .into_boxed();
+    let mine = match id {
+        Some(id) => mine
+            .filter(plans::id.eq(id))
+            .filter(plans::claimed_boot.eq(&by.boot_id)),
+        None => mine.filter(plans::claimed_boot.ne(&by.boot_id)),
+    };
+    let ids: Vec<i64> = mine.select(plans::id).load(conn)?;
+    for &job in &ids {
+        let plan = find(conn, job)?;
+        diesel::update(plans::table.find(job).filter(plans::status.eq(RUNNING)))
             .set((
                 plans::status.eq(QUEUED),
                 plans::started_at.eq(None::<NaiveDateTime>),
+                plans::lease_until.eq(None::<NaiveDateTime>),
             ))
-            .execute(conn)?,
-    )
+            .execute(conn)?;
+        events::record(
+            conn,
+            &Actor::default(),
+            Change {
+                entity: "plan",
+                entity_id: job,
+                region_id: Some(plan.region_id),
+                action: "planning_requeued",
+                before: Some(serde_json::json!({
+                    "status": RUNNING,
+                    "claimed_by": plan.claimed_by,
+                    "boot_id": plan.claimed_boot,
+                })),
+                after: Some(serde_json::json!({"status": QUEUED})),
+            },
+        )?;
+    }
+    Ok(ids.len())
 }
 
 /// Where a request sits on a published route, as a plan must respect it.

@@ -178,6 +178,9 @@ diesel::table! {
         fcm_message_name -> Nullable<Text>,
         created_at -> Timestamp,
         sent_at -> Nullable<Timestamp>,
+        claimed_by -> Nullable<Text>,
+        claimed_boot -> Nullable<Text>,
+        claim_token -> Nullable<Text>,
     }
 }
 
@@ -199,6 +202,10 @@ diesel::table! {
         started_at -> Nullable<Timestamp>,
         finished_at -> Nullable<Timestamp>,
         published_at -> Nullable<Timestamp>,
+        claimed_by -> Nullable<Text>,
+        claimed_boot -> Nullable<Text>,
+        lease_until -> Nullable<Timestamp>,
+        attempts -> Integer,
         basis_json -> Nullable<Text>,
     }
 }

@@ -1,7 +1,13 @@
 //! The background planning runner: claims queued jobs one at a time, solves each on a blocking
-//! thread (never on an HTTP worker), and stores the draft. At start it puts back in the queue
-//! any job a previous process left running; on shutdown it cancels the running solve and leaves
-//! that job to be picked up again.
+//! thread (never on an HTTP worker), and stores the draft. Several instances may share one
+//! database: a job is claimed by one runner (`FOR UPDATE SKIP LOCKED` on PostgreSQL) under a
+//! lease renewed while solving, so a job whose owner died is taken by another instance when the
+//! lease runs out, and its result is stored only while the runner still holds it. At start a
+//! runner puts back in the queue the jobs a previous process of its own instance left running;
+//! on shutdown it cancels the running solve and queues that job again for any instance.
+//!
+//! Nothing another instance needs lives in this process's memory: the stop flag only ends this
+//! process's own solve (there is no API to cancel a plan).
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -11,11 +17,14 @@ use chrono::NaiveDate;
 use tokio::task::JoinHandle;
 
 use super::{build_problem, draft, PlanInput};
+use crate::config::PlanningSettings;
 use crate::db::plans::{self, PlanBasis, PlanRow, Solved};
-use crate::db::{catalog, Db, DbError};
+use crate::db::{catalog, Claimant, Db, DbError};
 
 /// How often an idle runner looks for queued jobs.
 const POLL: Duration = Duration::from_millis(300);
+/// How often a solving runner looks at the stop flag.
+const TICK: Duration = Duration::from_millis(100);
 
 pub struct PlanRunner {
     stop: Arc<AtomicBool>,
@@ -23,13 +32,15 @@ pub struct PlanRunner {
 }
 
 impl PlanRunner {
-    pub fn spawn(db: Db) -> PlanRunner {
+    /// Start taking jobs as `me`; first, jobs an earlier process of the same instance left
+    /// running are queued again.
+    pub fn spawn(db: Db, settings: PlanningSettings, me: Claimant) -> PlanRunner {
         let stop = Arc::new(AtomicBool::new(false));
-        let handle = tokio::spawn(run(db, stop.clone()));
+        let handle = tokio::spawn(run(db, settings, me, stop.clone()));
         PlanRunner { stop, handle }
     }
 
-    /// Cancel the running solve (its job is queued again at the next start) and wait.
+    /// Cancel the running solve (its job goes back to the queue for any instance) and wait.
     pub async fn shutdown(self) {
         self.stop.store(true, Ordering::Relaxed);
         if let Err(e) = self.handle.await {
@@ -38,15 +49,27 @@ impl PlanRunner {
     }
 }
 
-async fn run(db: Db, stop: Arc<AtomicBool>) {
-    match db.write(plans::requeue_running).await {
+async fn run(db: Db, settings: PlanningSettings, me: Claimant, stop: Arc<AtomicBool>) {
+    let mine = me.clone();
+    match db
+        .write(move |conn| plans::release(conn, None, &mine))
+        .await
+    {
         Ok(0) => {}
-        Ok(n) => tracing::info!(jobs = n, "planning jobs left running were queued again"),
+        Ok(n) => tracing::info!(
+            jobs = n,
+            "planning jobs a previous process of this instance left running were queued again"
+        ),
         Err(e) => tracing::error!(error = %e, "could not re-queue planning jobs"),
     }
+    let lease = settings.lease_secs;
     while !stop.load(Ordering::Relaxed) {
-        match db.write(plans::claim_next).await {
-            Ok(Some(plan)) => run_one(&db, plan, &stop).await,
+        let by = me.clone();
+        match db
+            .write(move |conn| plans::claim_next(conn, &by, lease))
+            .await
+        {
+            Ok(Some(plan)) => run_one(&db, plan, lease, &me, &stop).await,
             Ok(None) => tokio::time::sleep(POLL).await,
             Err(e) => {
                 tracing::error!(error = %e, "could not claim a planning job");
@@ -56,33 +79,99 @@ async fn run(db: Db, stop: Arc<AtomicBool>) {
     }
 }
 
-async fn run_one(db: &Db, plan: PlanRow, stop: &Arc<AtomicBool>) {
+async fn run_one(db: &Db, plan: PlanRow, lease: i64, me: &Claimant, stop: &Arc<AtomicBool>) {
     let id = plan.id;
-    tracing::info!(plan = id, region = plan.region_id, "planning started");
-    let outcome = solve(db, plan, stop).await;
+    tracing::info!(
+        plan = id,
+        region = plan.region_id,
+        attempt = plan.attempts,
+        "planning started"
+    );
+    // Set when the process stops or the job is lost to another instance: the solve ends early.
+    let cancel = Arc::new(AtomicBool::new(false));
+    let outcome = tokio::select! {
+        outcome = solve(db, plan, &cancel) => outcome,
+        () = keep_lease(db, id, lease, me, stop, &cancel) => return,
+    };
     if stop.load(Ordering::Relaxed) {
-        tracing::info!(
-            plan = id,
-            "planning interrupted by shutdown; it runs again at start"
-        );
+        let by = me.clone();
+        match db
+            .write(move |conn| plans::release(conn, Some(id), &by))
+            .await
+        {
+            Ok(_) => tracing::info!(
+                plan = id,
+                "planning interrupted by shutdown; the job is queued again"
+            ),
+            Err(e) => tracing::error!(
+                plan = id,
+                error = %e,
+                "planning interrupted by shutdown; the job waits for its lease to run out"
+            ),
+        }
         return;
     }
-    let outcome = match outcome {
-        Ok(draft) => {
-            tracing::info!(plan = id, "planning done");
-            Ok(draft)
-        }
-        Err(error) => {
-            tracing::warn!(plan = id, %error, "planning failed");
-            Err(error)
-        }
-    };
-    if let Err(e) = db.write(move |conn| plans::finish(conn, id, outcome)).await {
-        tracing::error!(plan = id, error = %e, "could not store the planning outcome");
+    match &outcome {
+        Ok(_) => tracing::info!(plan = id, "planning done"),
+        Err(error) => tracing::warn!(plan = id, %error, "planning failed"),
+    }
+    let by = me.clone();
+    match db
+        .write(move |conn| plans::finish(conn, id, &by, outcome))
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(
+            plan = id,
+            "planning outcome dropped: the job was taken over by another runner"
+        ),
+        Err(e) => tracing::error!(plan = id, error = %e, "could not store the planning outcome"),
     }
 }
 
-async fn solve(db: &Db, plan: PlanRow, stop: &Arc<AtomicBool>) -> Result<Solved, String> {
+/// Renews the job's lease while it is solved, and sets `cancel` when the process stops (the
+/// solve then ends) or the job is no longer ours (then this returns: the result is not ours to
+/// store). Runs until dropped otherwise.
+async fn keep_lease(
+    db: &Db,
+    id: i64,
+    lease: i64,
+    me: &Claimant,
+    stop: &Arc<AtomicBool>,
+    cancel: &Arc<AtomicBool>,
+) {
+    // Renewed three times per lease, so one slow write does not lose the job.
+    let every = Duration::from_millis(u64::try_from(lease).unwrap_or(1) * 1000 / 3);
+    let mut next = tokio::time::Instant::now() + every;
+    loop {
+        tokio::time::sleep(TICK).await;
+        if stop.load(Ordering::Relaxed) {
+            cancel.store(true, Ordering::Relaxed);
+        }
+        if tokio::time::Instant::now() < next {
+            continue;
+        }
+        next += every;
+        let by = me.clone();
+        match db
+            .write(move |conn| plans::renew(conn, id, &by, lease))
+            .await
+        {
+            Ok(true) => {}
+            Ok(false) => {
+                tracing::warn!(
+                    plan = id,
+                    "the planning job was taken over by another runner; this solve stops"
+                );
+                cancel.store(true, Ordering::Relaxed);
+                return;
+            }
+            Err(e) => tracing::error!(plan = id, error = %e, "could not renew a planning lease"),
+        }
+    }
+}
+
+async fn solve(db: &Db, plan: PlanRow, cancel: &Arc<AtomicBool>) -> Result<Solved, String> {
     let dates: Vec<NaiveDate> =
         serde_json::from_str(&plan.dates).map_err(|e| format!("stored dates unreadable: {e}"))?;
     let (Some(&first), Some(&last)) = (dates.first(), dates.last()) else {
@@ -119,7 +208,7 @@ async fn solve(db: &Db, plan: PlanRow, stop: &Arc<AtomicBool>) -> Result<Solved,
         time_limit_ms: Some(limit.as_millis() as u64),
         ..Default::default()
     };
-    let cancel = stop.clone();
+    let cancel = cancel.clone();
     let solution = tokio::task::spawn_blocking(move || {
         let budget = jemput_bench::Deadline::new(limit, Some(&cancel));
         jemput_planner::solve(&problem, &options, &budget)

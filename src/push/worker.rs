@@ -1,7 +1,10 @@
 //! The outbox worker: claims due rows with a lease, sends each through FCM, and records the
-//! outcome. A crash between claiming and recording leaves the row `sending` with a lease; once
-//! the lease runs out the row is claimed again, so a push is never lost (it may, rarely, arrive
-//! twice; the data carries the route version, so a phone ignores a repeat).
+//! outcome. Delivery is at least once. A crash between claiming and recording leaves the row
+//! `sending` with a lease; once the lease runs out the row is claimed again (by any instance),
+//! and a restart of the same instance takes its rows back at once, so a push is never lost. Only
+//! the rows actually in flight at the crash can arrive twice; their collapse key and the route
+//! version in the data make a repeat harmless. A row is sent only while its lease lasts and the
+//! claim is still ours, and its outcome is written only under that claim.
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
@@ -13,7 +16,7 @@ use tokio::task::JoinHandle;
 use super::fcm::{self, AndroidPriority, FcmClient, Message, Outcome};
 use crate::config::PushSettings;
 use crate::db::outbox::{self, OutboxRow, PushMessage};
-use crate::db::{now, Db};
+use crate::db::{now, Claimant, Db};
 
 /// Why a row could not be sent at all.
 pub const NO_FCM: &str = "no FCM configured";
@@ -24,10 +27,16 @@ pub struct OutboxWorker {
 }
 
 impl OutboxWorker {
-    /// Start sending; `client` is None when no FCM credentials are configured.
-    pub fn spawn(db: Db, client: Option<Arc<FcmClient>>, settings: PushSettings) -> OutboxWorker {
+    /// Start sending; `client` is None when no FCM credentials are configured. Claims are made
+    /// as `me`; at start, rows an earlier process of the same instance claimed are due again.
+    pub fn spawn(
+        db: Db,
+        client: Option<Arc<FcmClient>>,
+        settings: PushSettings,
+        me: Claimant,
+    ) -> OutboxWorker {
         let stop = Arc::new(AtomicBool::new(false));
-        let handle = tokio::spawn(run(db, client, settings, stop.clone()));
+        let handle = tokio::spawn(run(db, client, settings, me, stop.clone()));
         OutboxWorker { stop, handle }
     }
 
@@ -61,13 +70,24 @@ async fn run(
     db: Db,
     client: Option<Arc<FcmClient>>,
     settings: PushSettings,
+    me: Claimant,
     stop: Arc<AtomicBool>,
 ) {
+    let mine = me.clone();
+    match db.write(move |conn| outbox::release_own(conn, &mine)).await {
+        Ok(0) => {}
+        Ok(n) => tracing::info!(
+            rows = n,
+            "pushes a previous process of this instance had claimed are due again"
+        ),
+        Err(e) => tracing::error!(error = %e, "could not take back this instance's pushes"),
+    }
     let idle = Duration::from_millis(settings.poll_interval_ms);
     let (batch, lease) = (settings.batch_size, settings.lease_secs);
     while !stop.load(Ordering::Relaxed) {
+        let by = me.clone();
         let rows = match db
-            .write(move |conn| outbox::claim(conn, batch, lease))
+            .write(move |conn| outbox::claim(conn, &by, batch, lease))
             .await
         {
             Ok(rows) => rows,
@@ -97,11 +117,26 @@ async fn run(
         futures_util::stream::iter(by_phone)
             .for_each_concurrent(settings.concurrency, |group| async move {
                 for row in group {
-                    deliver(db, client, settings, row).await;
+                    if deliver(db, client, settings, row).await == Next::StopPhone {
+                        // The rest was settled with the row that stopped us, or its lease ran
+                        // out too: it is claimed again and goes out in order.
+                        break;
+                    }
                 }
             })
             .await;
     }
+}
+
+/// A send that starts with less of the lease left than this could still be in flight when the
+/// lease runs out and another worker claims the row; such a row is left to be claimed again.
+const SEND_MARGIN_MS: i64 = 2_000;
+
+/// Whether the rest of a phone's pushes in the batch may follow.
+#[derive(Debug, PartialEq, Eq)]
+enum Next {
+    Continue,
+    StopPhone,
 }
 
 fn to_fcm(token: &str, message: PushMessage) -> Message {
@@ -119,66 +154,126 @@ fn to_fcm(token: &str, message: PushMessage) -> Message {
     }
 }
 
-async fn deliver(db: &Db, client: Option<&FcmClient>, settings: &PushSettings, row: OutboxRow) {
+async fn deliver(
+    db: &Db,
+    client: Option<&FcmClient>,
+    settings: &PushSettings,
+    row: OutboxRow,
+) -> Next {
     let id = row.id;
+    let Some(claim) = row.claim_token.clone() else {
+        tracing::error!(outbox = id, "a claimed row without a claim token; not sent");
+        return Next::StopPhone;
+    };
+    let lease_left = row.locked_until.map(|until| until - now());
+    if lease_left.is_none_or(|left| left < chrono::Duration::milliseconds(SEND_MARGIN_MS)) {
+        tracing::info!(
+            outbox = id,
+            "the lease ran out before sending; the row is left to be claimed again"
+        );
+        return Next::StopPhone;
+    }
     let Some(client) = client else {
-        record(db, move |conn| {
-            outbox::mark_final(conn, id, outbox::UNDELIVERABLE, NO_FCM)
+        record(db, id, move |conn| {
+            outbox::mark_final(conn, id, &claim, outbox::UNDELIVERABLE, NO_FCM)
         })
         .await;
-        return;
+        return Next::Continue;
     };
     let message = match serde_json::from_str::<PushMessage>(&row.message_json) {
         Ok(message) => to_fcm(&row.fcm_token, message),
         Err(e) => {
             let error = format!("stored message unreadable: {e}");
-            record(db, move |conn| {
-                outbox::mark_final(conn, id, outbox::FAILED, &error)
+            record(db, id, move |conn| {
+                outbox::mark_final(conn, id, &claim, outbox::FAILED, &error)
             })
             .await;
-            return;
+            return Next::Continue;
         }
     };
+    // Another instance may have learnt that the token is dead, or (after a long pause here)
+    // taken the row over: then it is not ours to send.
+    let held = claim.clone();
+    match db
+        .read(move |conn| outbox::still_held(conn, id, &held))
+        .await
+    {
+        Ok(true) => {}
+        Ok(false) => {
+            tracing::info!(
+                outbox = id,
+                "the row was settled or claimed again elsewhere; not sent"
+            );
+            return Next::StopPhone;
+        }
+        Err(e) => {
+            tracing::error!(outbox = id, error = %e, "could not check the claim; not sent");
+            return Next::StopPhone;
+        }
+    }
     match client.send(&message).await {
         Outcome::Sent(name) => {
-            record(db, move |conn| outbox::mark_sent(conn, id, &name)).await;
+            record(db, id, move |conn| {
+                outbox::mark_sent(conn, id, &claim, &name)
+            })
+            .await;
+            Next::Continue
         }
         Outcome::Retry { after, reason } => {
             let attempt = u32::try_from(row.attempts).unwrap_or(1);
             if row.attempts >= settings.max_attempts {
                 let error = format!("gave up after {attempt} attempts: {reason}");
-                record(db, move |conn| {
-                    outbox::mark_final(conn, id, outbox::FAILED, &error)
+                record(db, id, move |conn| {
+                    outbox::mark_final(conn, id, &claim, outbox::FAILED, &error)
                 })
                 .await;
+                Next::Continue
             } else {
                 let delay = fcm::backoff(attempt, after, rand::random::<f64>());
                 let at = now()
                     + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(300));
-                record(db, move |conn| outbox::mark_retry(conn, id, at, &reason)).await;
+                record(db, id, move |conn| {
+                    outbox::mark_retry(conn, id, &claim, at, &reason)
+                })
+                .await;
+                Next::Continue
             }
         }
         Outcome::DropToken(reason) => {
             let token = row.fcm_token.clone();
             tracing::info!(outbox = id, "FCM says the token is dead; device forgotten");
-            record(db, move |conn| outbox::drop_token(conn, &token, &reason)).await;
+            record(db, id, move |conn| {
+                outbox::drop_token(conn, &token, &reason).map(|()| true)
+            })
+            .await;
+            // Nothing more goes to a dead token: the phone's other rows were settled with it.
+            Next::StopPhone
         }
         Outcome::Rejected(reason) => {
             tracing::warn!(outbox = id, %reason, "FCM rejected a message");
-            record(db, move |conn| {
-                outbox::mark_final(conn, id, outbox::FAILED, &reason)
+            record(db, id, move |conn| {
+                outbox::mark_final(conn, id, &claim, outbox::FAILED, &reason)
             })
             .await;
+            Next::Continue
         }
     }
 }
 
-async fn record<F>(db: &Db, write: F)
+/// Writes an outcome under the row's claim. A claim no longer held (the lease ran out and
+/// another worker claimed the row, or a dropped token settled it) keeps what is there: the
+/// outcome is dropped and logged, never written over the new owner's.
+async fn record<F>(db: &Db, id: i64, write: F)
 where
-    F: FnOnce(&mut crate::db::DbConnection) -> crate::db::DbResult<()> + Send + 'static,
+    F: FnOnce(&mut crate::db::DbConnection) -> crate::db::DbResult<bool> + Send + 'static,
 {
-    if let Err(e) = db.write(write).await {
+    match db.write(write).await {
+        Ok(true) => {}
+        Ok(false) => tracing::warn!(
+            outbox = id,
+            "push outcome dropped: the row's claim is no longer held by this worker"
+        ),
         // The lease runs out and the row is sent again: late rather than lost.
-        tracing::error!(error = %e, "could not record a push outcome");
+        Err(e) => tracing::error!(outbox = id, error = %e, "could not record a push outcome"),
     }
 }

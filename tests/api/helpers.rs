@@ -9,7 +9,7 @@ use jemput::auth;
 use jemput::config::Settings;
 use jemput::db::accounts::{self, NewAccount};
 use jemput::db::events::Actor;
-use jemput::db::{self, Db};
+use jemput::db::{self, Claimant, Db};
 use jemput::startup::Application;
 use reqwest::{Method, StatusCode};
 use serde_json::{json, Value};
@@ -32,6 +32,8 @@ pub struct TestApp {
     pub db: Db,
     /// What the service was started with (to start it again on the same database).
     pub settings: Settings,
+    /// Who the running process's claims name (instance and boot id).
+    pub claimant: Claimant,
     /// A service started with [`spawn_crashable`] runs here, so a test can kill it.
     runtime: Option<tokio::runtime::Runtime>,
     _dir: Option<tempfile::TempDir>,
@@ -127,11 +129,8 @@ pub async fn spawn_crashable(backend: Backend, customise: impl FnOnce(&mut Setti
     spawn_inner(backend, customise, true).await
 }
 
-async fn spawn_inner(
-    backend: Backend,
-    customise: impl FnOnce(&mut Settings),
-    crashable: bool,
-) -> TestApp {
+/// A fake SMS gateway speaking the Twilio Messages protocol.
+async fn fake_sms() -> MockServer {
     let sms = MockServer::start().await;
     Mock::given(method("POST"))
         .and(path_regex(r"^/2010-04-01/Accounts/[^/]+/Messages\.json$"))
@@ -140,8 +139,51 @@ async fn spawn_inner(
         )
         .mount(&sms)
         .await;
+    sms
+}
+
+/// Another instance of the service on `first`'s database (same settings, so the same signing
+/// secret and fakes, unless `customise` changes them), named `instance-b` unless `customise`
+/// names it otherwise, with its own fake SMS gateway. Dropping it leaves the database alone.
+pub async fn spawn_second_instance(
+    first: &TestApp,
+    customise: impl FnOnce(&mut Settings),
+) -> TestApp {
+    let sms = fake_sms().await;
+    let mut settings = first.settings.clone();
+    settings.sms.base_url = sms.uri();
+    settings.server.instance_id = "instance-b".into();
+    customise(&mut settings);
+    settings.validate().expect("test settings valid");
+    let app = Application::build(settings.clone())
+        .await
+        .expect("second instance builds");
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let db = app.db().clone();
+    let claimant = app.claimant().clone();
+    tokio::spawn(app.run_until(std::future::pending()));
+    TestApp {
+        base,
+        client: reqwest::Client::new(),
+        sms,
+        db,
+        settings,
+        claimant,
+        runtime: None,
+        _dir: None,
+        pg_database: None,
+    }
+}
+
+async fn spawn_inner(
+    backend: Backend,
+    customise: impl FnOnce(&mut Settings),
+    crashable: bool,
+) -> TestApp {
+    let sms = fake_sms().await;
     let (url, dir, pg_database) = fresh_database(backend);
     let mut settings = Settings::defaults().expect("defaults");
+    settings.server.instance_id = "instance-a".into();
     settings.server.port = 0;
     settings.database.url = url;
     settings.database.pool_size = 4;
@@ -155,34 +197,41 @@ async fn spawn_inner(
     settings.rate_limit.auth_burst = 1_000;
     customise(&mut settings);
     settings.validate().expect("test settings valid");
-    let (base, db, runtime) = if crashable {
+    let (base, db, claimant, runtime) = if crashable {
         let start = settings.clone();
-        let (runtime, port, db) = std::thread::spawn(move || {
+        let (runtime, port, db, claimant) = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .worker_threads(1)
                 .enable_all()
                 .build()
                 .expect("runtime");
-            let (port, db) = runtime.block_on(async move {
+            let (port, db, claimant) = runtime.block_on(async move {
                 let app = Application::build(start).await.expect("app builds");
                 let port = app.port();
                 let db = app.db().clone();
+                let claimant = app.claimant().clone();
                 tokio::spawn(app.run_until(std::future::pending()));
-                (port, db)
+                (port, db, claimant)
             });
-            (runtime, port, db)
+            (runtime, port, db, claimant)
         })
         .join()
         .expect("service thread");
-        (format!("http://127.0.0.1:{port}"), db, Some(runtime))
+        (
+            format!("http://127.0.0.1:{port}"),
+            db,
+            claimant,
+            Some(runtime),
+        )
     } else {
         let app = Application::build(settings.clone())
             .await
             .expect("app builds");
         let base = format!("http://127.0.0.1:{}", app.port());
         let db = app.db().clone();
+        let claimant = app.claimant().clone();
         tokio::spawn(app.run_until(std::future::pending()));
-        (base, db, None)
+        (base, db, claimant, None)
     };
 
     // An admin to bootstrap everything else through the API.
@@ -216,6 +265,7 @@ async fn spawn_inner(
         sms,
         db,
         settings,
+        claimant,
         runtime,
         _dir: dir,
         pg_database,
@@ -251,6 +301,7 @@ impl TestApp {
             .expect("app builds again");
         self.base = format!("http://127.0.0.1:{}", app.port());
         self.db = app.db().clone();
+        self.claimant = app.claimant().clone();
         tokio::spawn(app.run_until(std::future::pending()));
     }
 

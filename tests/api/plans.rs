@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use jemput::db::plans::{self, NewPlan};
+use jemput::db::Claimant;
 use jemput::planning::runner::PlanRunner;
 use serde_json::{json, Value};
 
@@ -15,13 +16,13 @@ fn today() -> chrono::NaiveDate {
         .date_naive()
 }
 
-fn days(from: i64, to: i64) -> Vec<String> {
+pub fn days(from: i64, to: i64) -> Vec<String> {
     (from..=to)
         .map(|d| (today() + chrono::Duration::days(d)).to_string())
         .collect()
 }
 
-async fn team(app: &TestApp, region: &Region, name: &str, skills: Value) -> i64 {
+pub async fn team(app: &TestApp, region: &Region, name: &str, skills: Value) -> i64 {
     let r = app
         .post(
             "/v1/teams",
@@ -35,7 +36,7 @@ async fn team(app: &TestApp, region: &Region, name: &str, skills: Value) -> i64 
 }
 
 /// Poll a plan until it leaves the queue and the runner (or time out).
-async fn finished(app: &TestApp, token: &str, id: i64) -> Value {
+pub async fn finished(app: &TestApp, token: &str, id: i64) -> Value {
     for _ in 0..300 {
         let r = app.get(&format!("/v1/plans/{id}"), token).await;
         assert_eq!(r.status, 200, "{}", r.body);
@@ -202,35 +203,45 @@ async fn a_job_left_running_by_a_crash_is_planned_again(backend: Backend) {
     let citizen = app.citizen("081200000103").await;
     app.create_request(&citizen, &region).await;
 
-    // A process died in the middle of planning: the row says running, nobody works on it.
+    // A process of this instance died in the middle of planning: the row says running, under a
+    // lease of ten minutes, and nobody works on it. (Queued and claimed in one transaction, so
+    // the live runner never sees it queued.)
     let dates = serde_json::to_string(&days(2, 8)).unwrap();
     let region_id = region.id;
-    let db = app.db.clone();
-    let stuck = tokio::task::spawn_blocking(move || {
-        let mut conn = db.get().unwrap();
-        let plan = plans::insert(
-            &mut conn,
-            &Default::default(),
-            NewPlan {
-                region_id,
-                dates,
-                status: plans::QUEUED.into(),
-                time_limit_ms: 500,
-                seed: 1,
-                requested_by: None,
-                created_at: jemput::db::now(),
-            },
-        )
+    let dead = Claimant {
+        instance_id: app.claimant.instance_id.clone(),
+        boot_id: "a-process-that-died".into(),
+    };
+    let stuck = app
+        .db
+        .write(move |conn| {
+            let plan = plans::insert(
+                conn,
+                &Default::default(),
+                NewPlan {
+                    region_id,
+                    dates,
+                    status: plans::QUEUED.into(),
+                    time_limit_ms: 500,
+                    seed: 1,
+                    requested_by: None,
+                    created_at: jemput::db::now(),
+                },
+            )?;
+            let claimed = plans::claim_next(conn, &dead, 600)?.unwrap();
+            assert_eq!(claimed.id, plan.id);
+            Ok(plan.id)
+        })
+        .await
         .unwrap();
-        let claimed = plans::claim_next(&mut conn).unwrap().unwrap();
-        assert_eq!(claimed.id, plan.id);
-        plan.id
-    })
-    .await
-    .unwrap();
 
-    // A new process starts: its runner queues the job again and plans it.
-    let restarted = PlanRunner::spawn(app.db.clone());
+    // A new process of the instance starts: its runner queues the job again at once (long
+    // before the lease would run out) and plans it.
+    let restarted = PlanRunner::spawn(
+        app.db.clone(),
+        app.settings.planning.clone(),
+        Claimant::new(&app.claimant.instance_id),
+    );
     let plan = finished(&app, &region.coordinator, stuck).await;
     restarted.shutdown().await;
     assert_eq!(plan["status"], "done", "{plan}");

@@ -8,6 +8,7 @@ use std::time::Duration;
 
 use jemput::db::outbox::{self, OutboxRow};
 use jemput::db::routes::Notices;
+use jemput::db::Claimant;
 use jemput::push::messages::JemputNotices;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{json, Value};
@@ -273,6 +274,44 @@ async fn an_unregistered_token_is_forgotten(backend: Backend) {
     assert!(devices.is_empty());
 }
 
+async fn nothing_more_goes_to_a_token_once_dropped(backend: Backend) {
+    let script = vec![(
+        404,
+        json!({"error": {"code": 404, "status": "NOT_FOUND", "message": "Requested entity was not found.",
+               "details": [{"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": "UNREGISTERED"}]}}),
+    )];
+    let (app, fcm, _calls) = app_with_fcm(backend, script).await;
+    let citizen = app.citizen("081200000306").await;
+    let r = app
+        .post(
+            "/v1/devices",
+            Some(&citizen),
+            json!({"token": "fcm-token-of-081200000306", "platform": "android"}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let me = app.get("/v1/me", &citizen).await.id();
+    // Four pushes to the phone, claimed in one batch.
+    app.db
+        .write(move |conn| {
+            for request in 1..=4 {
+                let message = JemputNotices.visit_unscheduled("id", request);
+                outbox::enqueue_for_account(conn, "visit_unscheduled", me, &message)?;
+            }
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let all = settled(&app).await;
+    assert_eq!(all.len(), 4);
+    assert!(
+        all.iter().all(|r| r.status == outbox::TOKEN_DROPPED),
+        "{all:?}"
+    );
+    // FCM heard of the token once: the send that told us it is dead.
+    assert_eq!(fcm.messages().await.len(), 1);
+}
+
 async fn without_fcm_pushes_wait_as_undeliverable(backend: Backend) {
     let app = spawn(backend).await;
     queue_push(&app, "081200000304").await;
@@ -304,7 +343,11 @@ async fn a_push_claimed_by_a_crashed_worker_goes_out_once(backend: Backend) {
                 me,
                 &JemputNotices.visit_unscheduled("en", 7),
             )?;
-            outbox::claim(conn, 10, 1)
+            let crashed = Claimant {
+                instance_id: "an-instance-that-died".into(),
+                boot_id: "its-last-boot".into(),
+            };
+            outbox::claim(conn, &crashed, 10, 1)
         })
         .await
         .unwrap();
@@ -369,6 +412,7 @@ both_backends!(
     a_push_is_sent_once_and_recorded,
     unavailable_is_retried_then_sent,
     an_unregistered_token_is_forgotten,
+    nothing_more_goes_to_a_token_once_dropped,
     without_fcm_pushes_wait_as_undeliverable,
     a_push_claimed_by_a_crashed_worker_goes_out_once,
 );
