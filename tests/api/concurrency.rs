@@ -27,6 +27,22 @@ async fn at_once(
         .await
 }
 
+/// Fires `n` copies of one request at once, spread over several instances of the service.
+async fn at_once_on(
+    apps: &[&TestApp],
+    n: usize,
+    method: Method,
+    path: &str,
+    token: &str,
+    body: Option<Value>,
+    headers: &[(&str, &str)],
+) -> Vec<Response> {
+    join_all((0..n).map(|i| {
+        apps[i % apps.len()].call(method.clone(), path, Some(token), body.clone(), headers)
+    }))
+    .await
+}
+
 /// How many answers had each status, as "200×1 409×9".
 fn tally(answers: &[Response]) -> String {
     let mut statuses: Vec<u16> = answers.iter().map(|r| r.status.as_u16()).collect();
@@ -535,7 +551,101 @@ async fn a_cancel_racing_a_publish_never_leaves_a_cancelled_visit_on_a_route(bac
     }
 }
 
+/// Citizens keep filing requests for the planned dates while the plan runs: the plan still
+/// publishes (only what the planner read can make it stale), and what was filed meanwhile and
+/// left out of the plan simply waits for the next one.
+async fn a_plan_publishes_while_citizens_keep_filing(backend: Backend) {
+    let app = spawn(backend).await;
+    let crew = crew(&app, 2).await;
+    let id = plan(&app, &crew.region.coordinator).await;
+    let mut filed = Vec::new();
+    loop {
+        filed.push(app.create_request(&crew.citizen, &crew.region).await.id());
+        let r = app
+            .get(&format!("/v1/plans/{id}"), &crew.region.coordinator)
+            .await;
+        if r.body["status"] == "done" {
+            break;
+        }
+        assert_ne!(r.body["status"], "failed", "{}", r.body);
+    }
+    let r = app
+        .post(
+            &format!("/v1/plans/{id}/publish"),
+            Some(&crew.region.coordinator),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    for request in filed {
+        let status = app
+            .get(&format!("/v1/requests/{request}"), &crew.citizen)
+            .await
+            .body["status"]
+            .clone();
+        assert!(status == "scheduled" || status == "submitted", "{status}");
+    }
+}
+
+/// Two service instances on one PostgreSQL database: the same write sent to both at once still
+/// has one winner.
+#[tokio::test]
+async fn two_instances_agree_on_one_winner() {
+    let app = spawn(Backend::Postgres).await;
+    let crew = crew(&app, 4).await;
+    let other = crate::helpers::spawn_second_instance(&app, |_| {}).await;
+    let both = [&app, &other];
+    let day = day_routes(&app, &crew, &crew.day).await;
+    let route = route_of(&day, crew.team_a);
+    let route_id = route["id"].as_i64().unwrap();
+    let answers = at_once_on(
+        &both,
+        10,
+        Method::POST,
+        &format!("/v1/routes/{route_id}/changes"),
+        &crew.region.coordinator,
+        Some(json!({"op": "lock", "locked": true})),
+        &[("If-Match", "\"1\"")],
+    )
+    .await;
+    one_winner(&answers, 200, &["version_conflict"]);
+
+    app.create_request(&crew.citizen, &crew.region).await;
+    let id = plan(&app, &crew.region.coordinator).await;
+    done(&app, &crew.region.coordinator, id).await;
+    let answers = at_once_on(
+        &both,
+        8,
+        Method::POST,
+        &format!("/v1/plans/{id}/publish"),
+        &crew.region.coordinator,
+        Some(json!({})),
+        &[],
+    )
+    .await;
+    one_winner(&answers, 200, &["plan_already_published"]);
+
+    let answers = at_once_on(
+        &both,
+        6,
+        Method::POST,
+        "/v1/me/events",
+        &crew.region.officer,
+        Some(json!({"events": [
+            {"id": "two-1", "kind": "arrived", "request_id": crew.requests[0], "at": "2026-11-23T01:30:00Z"}
+        ]})),
+        &[],
+    )
+    .await;
+    let applied = answers
+        .iter()
+        .filter(|r| r.body["results"][0]["result"] == "applied")
+        .count();
+    assert_eq!(applied, 1, "{}", tally(&answers));
+}
+
 both_backends!(
+    a_plan_publishes_while_citizens_keep_filing,
     publishing_one_plan_at_once_publishes_it_once,
     the_same_route_change_at_once_applies_once,
     day_wide_changes_at_once_apply_once,
