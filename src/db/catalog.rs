@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::events::{self, Actor, Change};
 use super::schema::{accounts, regions, service_kinds, team_members, teams};
-use super::{is_unique_violation, now, DbConnection, DbError, DbResult};
+use super::{is_unique_violation, next_version, now, DbConnection, DbError, DbResult};
 
 // --- regions ----------------------------------------------------------------------------------
 
@@ -183,7 +183,7 @@ pub fn service_kind_update(
         .filter(service_kinds::version.eq(expected_version))
         .set((
             &changes,
-            service_kinds::version.eq(expected_version + 1),
+            service_kinds::version.eq(next_version(expected_version, before.version)?),
             service_kinds::updated_at.eq(now()),
         ))
         .execute(conn)?;
@@ -315,7 +315,7 @@ pub fn team_update(
         .filter(teams::version.eq(expected_version))
         .set((
             &changes,
-            teams::version.eq(expected_version + 1),
+            teams::version.eq(next_version(expected_version, before.version)?),
             teams::updated_at.eq(now()),
         ))
         .execute(conn)

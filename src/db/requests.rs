@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::events::{self, Actor, Change};
 use super::schema::visit_requests;
-use super::{is_unique_violation, now, DbConnection, DbError, DbResult};
+use super::{is_unique_violation, next_version, now, DbConnection, DbError, DbResult};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = visit_requests)]
@@ -253,7 +253,7 @@ pub fn change(
         .filter(visit_requests::id.eq(id))
         .filter(visit_requests::version.eq(expected_version));
     let bump = (
-        visit_requests::version.eq(expected_version + 1),
+        visit_requests::version.eq(next_version(expected_version, before.version)?),
         visit_requests::updated_at.eq(now()),
     );
     let (action, n, reason) = match &change {

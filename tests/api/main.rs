@@ -12,6 +12,7 @@ mod auth;
 mod catalog;
 mod contract;
 mod dispatch;
+mod http;
 mod journey;
 mod migrations;
 mod plans;
