@@ -69,6 +69,7 @@ impl Application {
             keys,
             sms,
             settings: Arc::new(settings),
+            boundaries: Default::default(),
         });
         let server = HttpServer::new(move || {
             let (app, openapi) = App::new()

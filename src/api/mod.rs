@@ -18,6 +18,7 @@ use crate::auth::sms::SmsSender;
 use crate::auth::TokenKeys;
 use crate::config::Settings;
 use crate::db::Db;
+use crate::domain::BoundaryCache;
 use error::ApiError;
 
 /// What every handler can reach.
@@ -26,6 +27,8 @@ pub struct AppState {
     pub keys: TokenKeys,
     pub sms: Arc<dyn SmsSender>,
     pub settings: Arc<Settings>,
+    /// Regions' parsed boundaries, for intake's point-in-region check.
+    pub boundaries: BoundaryCache,
 }
 
 #[derive(OpenApi)]

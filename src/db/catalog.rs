@@ -68,6 +68,29 @@ pub fn region_find(conn: &mut DbConnection, id: i64) -> DbResult<RegionRow> {
         .ok_or(DbError::NotFound)
 }
 
+/// A region and, when it is one of that region's, a service kind: what intake checks a new
+/// request against, in one query.
+pub fn region_with_kind(
+    conn: &mut DbConnection,
+    region_id: i64,
+    kind_id: i64,
+) -> DbResult<(RegionRow, Option<ServiceKindRow>)> {
+    regions::table
+        .left_join(
+            service_kinds::table.on(service_kinds::id
+                .eq(kind_id)
+                .and(service_kinds::region_id.eq(regions::id))),
+        )
+        .filter(regions::id.eq(region_id))
+        .select((
+            RegionRow::as_select(),
+            Option::<ServiceKindRow>::as_select(),
+        ))
+        .first(conn)
+        .optional()?
+        .ok_or(DbError::NotFound)
+}
+
 pub fn regions_all(conn: &mut DbConnection) -> DbResult<Vec<RegionRow>> {
     Ok(regions::table
         .order(regions::id)

@@ -93,16 +93,16 @@ pub fn insert(conn: &mut DbConnection, actor: &Actor, new: NewRequest) -> DbResu
             return Ok(replay_or_reuse(row, new.idempotency_fingerprint.as_deref()));
         }
     }
-    let id: i64 = match diesel::insert_into(visit_requests::table)
+    let row: RequestRow = match diesel::insert_into(visit_requests::table)
         .values(&new)
-        .returning(visit_requests::id)
+        .returning(visit_requests::all_columns)
         .get_result(conn)
     {
-        Ok(id) => id,
+        Ok(row) => row,
         Err(e) if is_unique_violation(&e) => return Err(DbError::Duplicate("idempotency_key")),
         Err(e) => return Err(e.into()),
     };
-    let row = find(conn, id)?;
+    let id = row.id;
     events::record(
         conn,
         actor,
