@@ -74,6 +74,7 @@ impl Application {
             keys,
             sms,
             settings: Arc::new(settings),
+            boundaries: Default::default(),
         });
         let server = HttpServer::new(move || {
             let (app, openapi) = App::new()
@@ -105,8 +106,10 @@ impl Application {
                 .openapi(api::openapi_base())
                 .configure(api::routes(auth_limit.clone()))
                 .split_for_parts();
-            app.service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi))
-                .default_service(web::to(api::not_found))
+            let known = web::Data::new(api::RouteTable::from_openapi(&openapi));
+            app.app_data(known)
+                .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi))
+                .default_service(web::to(api::unmatched))
         })
         .listen(listener)?
         .shutdown_timeout(10)

@@ -30,6 +30,8 @@ pub struct ApiError {
     pub field: Option<String>,
     /// Seconds for a `Retry-After` header.
     pub retry_after: Option<u64>,
+    /// The methods the path serves, for the `Allow` header of a 405.
+    pub allow: Option<String>,
 }
 
 impl ApiError {
@@ -40,6 +42,7 @@ impl ApiError {
             message: message.into(),
             field: None,
             retry_after: None,
+            allow: None,
         }
     }
 
@@ -70,6 +73,18 @@ impl ApiError {
             "not_found",
             format!("{what} not found"),
         )
+    }
+
+    /// 405 for a known path asked with a method it does not serve; `allow` lists the ones it
+    /// does (e.g. `GET, PATCH`).
+    pub fn method_not_allowed(method: &str, path: &str, allow: String) -> Self {
+        let mut e = Self::new(
+            StatusCode::METHOD_NOT_ALLOWED,
+            "method_not_allowed",
+            format!("{path} does not accept {method}; it accepts {allow}"),
+        );
+        e.allow = Some(allow);
+        e
     }
 
     pub fn conflict(code: &'static str, message: impl Into<String>) -> Self {
@@ -125,6 +140,9 @@ impl ResponseError for ApiError {
         if let Some(secs) = self.retry_after {
             builder.insert_header((header::RETRY_AFTER, secs.to_string()));
         }
+        if let Some(allow) = &self.allow {
+            builder.insert_header((header::ALLOW, allow.as_str()));
+        }
         if self.status == StatusCode::UNAUTHORIZED {
             builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
@@ -152,6 +170,13 @@ impl From<DbError> for ApiError {
             ),
             DbError::Duplicate(what) => ApiError::conflict("already_exists", format!("a {what} with these details already exists")),
             DbError::Refused { code, message } => ApiError::conflict(code, message),
+            DbError::Query(diesel::result::Error::DatabaseError(
+                diesel::result::DatabaseErrorKind::ClosedConnection,
+                cause,
+            )) => {
+                tracing::error!(error = %cause.message(), "database connection lost");
+                ApiError::unavailable("database_unavailable", "the database is busy or unreachable; please retry")
+            }
             DbError::Pool(e) => {
                 tracing::error!(error = %e, "database pool exhausted or unreachable");
                 ApiError::unavailable("database_unavailable", "the database is busy or unreachable; please retry")

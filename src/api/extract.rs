@@ -197,19 +197,30 @@ impl FromRequest for IfMatch {
     type Future = std::future::Ready<Result<Self, Self::Error>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(if_match(req).and_then(|tag| {
-            tag.parse::<i32>()
-                .ok()
-                .filter(|v| *v >= 1)
-                .map(IfMatch)
-                .ok_or_else(|| {
-                    ApiError::bad_request(
-                        "missing_header",
-                        "If-Match must hold a version such as \"3\"",
-                    )
-                    .with_field("If-Match")
-                })
-        }))
+        std::future::ready(if_match(req).and_then(version_tag).map(IfMatch))
+    }
+}
+
+/// A version tag: a positive decimal number. One past what a version can hold was never
+/// handed out, so it is a stale copy (409), not a malformed header.
+fn version_tag(tag: &str) -> Result<i32, ApiError> {
+    let malformed = || {
+        ApiError::bad_request(
+            "missing_header",
+            "If-Match must hold a version such as \"3\"",
+        )
+        .with_field("If-Match")
+    };
+    if !tag.bytes().all(|b| b.is_ascii_digit()) {
+        return Err(malformed());
+    }
+    match tag.parse::<i32>() {
+        Ok(version) if version >= 1 => Ok(version),
+        Ok(_) => Err(malformed()),
+        Err(_) => Err(ApiError::conflict(
+            "version_conflict",
+            format!("no copy ever had version {tag}: reload and try again"),
+        )),
     }
 }
 
@@ -222,6 +233,76 @@ impl FromRequest for IfMatchTag {
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
         std::future::ready(if_match(req).map(|tag| IfMatchTag(tag.to_string())))
+    }
+}
+
+/// `If-None-Match` (RFC 9110 §13.1.2): `*` or a list of entity tags, compared weakly, so
+/// `W/"8"` and `"7", W/"8"` both hold the current `"8"`. Absent or unreadable: holds nothing.
+pub struct IfNoneMatch(Option<String>);
+
+impl IfNoneMatch {
+    /// Does the caller's copy have the entity tag `etag` (as sent in `ETag`, e.g. `"8"`)?
+    pub fn matches(&self, etag: &str) -> bool {
+        self.0
+            .as_deref()
+            .is_some_and(|held| weak_match(held, opaque_tag(etag)))
+    }
+}
+
+impl FromRequest for IfNoneMatch {
+    type Error = ApiError;
+    type Future = std::future::Ready<Result<Self, Self::Error>>;
+
+    fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
+        // Several header lines are one list (RFC 9110 §5.3).
+        let lines: Vec<&str> = req
+            .headers()
+            .get_all(header::IF_NONE_MATCH)
+            .filter_map(|v| v.to_str().ok())
+            .collect();
+        std::future::ready(Ok(IfNoneMatch(
+            (!lines.is_empty()).then(|| lines.join(", ")),
+        )))
+    }
+}
+
+/// An entity tag without its weakness prefix and quotes: `W/"8"` → `8`.
+fn opaque_tag(tag: &str) -> &str {
+    let tag = tag.trim();
+    let tag = tag.strip_prefix("W/").unwrap_or(tag);
+    tag.strip_prefix('"')
+        .and_then(|t| t.strip_suffix('"'))
+        .unwrap_or(tag)
+}
+
+/// Weak comparison of `current` (an opaque tag) against an `If-None-Match` value: `*`, or any
+/// listed tag with the same opaque part, weak or strong. Bare tokens (`8`) are read as tags, as
+/// `If-Match` reads them; a list that breaks off unquoted matches no further.
+fn weak_match(header: &str, current: &str) -> bool {
+    if header.trim() == "*" {
+        return true;
+    }
+    let mut rest = header;
+    loop {
+        rest = rest.trim_start_matches(|c: char| c == ',' || c.is_ascii_whitespace());
+        if rest.is_empty() {
+            return false;
+        }
+        let tag = rest.strip_prefix("W/").unwrap_or(rest);
+        let (opaque, after) = match tag.strip_prefix('"') {
+            Some(quoted) => match quoted.find('"') {
+                Some(end) => (&quoted[..end], &quoted[end + 1..]),
+                None => return false,
+            },
+            None => {
+                let end = tag.find(',').unwrap_or(tag.len());
+                (tag[..end].trim(), &tag[end..])
+            }
+        };
+        if opaque == current {
+            return true;
+        }
+        rest = after;
     }
 }
 
@@ -294,4 +375,39 @@ where
     T: serde::Deserialize<'de>,
 {
     <Option<T> as serde::Deserialize>::deserialize(deserializer).map(Some)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::weak_match;
+
+    #[test]
+    fn if_none_match_compares_weakly() {
+        for held in [
+            "\"8\"",
+            "W/\"8\"",
+            "*",
+            " * ",
+            "\"7\", W/\"8\"",
+            "\"7\",\"8\"",
+            "W/\"7\" , \"8\"",
+            "8",
+            "7, 8",
+        ] {
+            assert!(weak_match(held, "8"), "{held} should hold 8");
+        }
+        for held in [
+            "",
+            "\"7\"",
+            "W/\"80\"",
+            "\"7\", W/\"9\"",
+            "\"8",
+            "\"a,8\"",
+            "\"7\", *",
+        ] {
+            assert!(!weak_match(held, "8"), "{held} should not hold 8");
+        }
+        assert!(weak_match("W/\"3-phones\"", "3-phones"));
+        assert!(!weak_match("\"3\"", "3-phones"));
+    }
 }

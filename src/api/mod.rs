@@ -18,6 +18,7 @@ use crate::auth::sms::SmsSender;
 use crate::auth::TokenKeys;
 use crate::config::Settings;
 use crate::db::Db;
+use crate::domain::BoundaryCache;
 use error::ApiError;
 
 /// What every handler can reach.
@@ -26,6 +27,8 @@ pub struct AppState {
     pub keys: TokenKeys,
     pub sms: Arc<dyn SmsSender>,
     pub settings: Arc<Settings>,
+    /// Regions' parsed boundaries, for intake's point-in-region check.
+    pub boundaries: BoundaryCache,
 }
 
 #[derive(OpenApi)]
@@ -230,7 +233,70 @@ pub fn configure_extractors(cfg: &mut web::ServiceConfig, max_body_bytes: usize)
         );
 }
 
-/// A JSON 404 for unknown paths.
-pub async fn not_found() -> actix_web::HttpResponse {
-    actix_web::ResponseError::error_response(&ApiError::not_found("route"))
+/// Every path the API serves (as OpenAPI templates such as `/v1/requests/{id}`) with the
+/// methods it accepts, read from the generated document, so it can never disagree with the
+/// routes registered in [`routes`].
+#[derive(Debug, Clone, Default)]
+pub struct RouteTable(Vec<(actix_web::dev::ResourceDef, Vec<&'static str>)>);
+
+impl RouteTable {
+    /// The methods an `Allow` header lists, in this order.
+    const METHODS: [&'static str; 7] = ["GET", "POST", "PUT", "PATCH", "DELETE", "HEAD", "OPTIONS"];
+
+    pub fn from_openapi(api: &utoipa::openapi::OpenApi) -> Self {
+        let table = api
+            .paths
+            .paths
+            .iter()
+            .map(|(template, item)| {
+                let served = [
+                    item.get.is_some(),
+                    item.post.is_some(),
+                    item.put.is_some(),
+                    item.patch.is_some(),
+                    item.delete.is_some(),
+                    item.head.is_some(),
+                    item.options.is_some(),
+                ];
+                let methods = Self::METHODS
+                    .into_iter()
+                    .zip(served)
+                    .filter_map(|(method, served)| served.then_some(method))
+                    .collect();
+                (actix_web::dev::ResourceDef::new(template.as_str()), methods)
+            })
+            .collect();
+        Self(table)
+    }
+
+    /// The methods `path` accepts, in a fixed order; empty when no route has that path.
+    pub fn allowed(&self, path: &str) -> Vec<&'static str> {
+        Self::METHODS
+            .into_iter()
+            .filter(|method| {
+                self.0
+                    .iter()
+                    .any(|(pattern, served)| served.contains(method) && pattern.is_match(path))
+            })
+            .collect()
+    }
+}
+
+/// What answers when no route matched: 405 with `Allow` when the path is known but the method
+/// is not one it serves, a JSON 404 otherwise.
+pub async fn unmatched(request: actix_web::HttpRequest) -> actix_web::HttpResponse {
+    let allowed = request
+        .app_data::<web::Data<RouteTable>>()
+        .map(|table| table.allowed(request.path()))
+        .unwrap_or_default();
+    let error = if allowed.is_empty() {
+        ApiError::not_found("route")
+    } else {
+        ApiError::method_not_allowed(
+            request.method().as_str(),
+            request.path(),
+            allowed.join(", "),
+        )
+    };
+    actix_web::ResponseError::error_response(&error)
 }

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::events::{self, Actor, Change};
 use super::schema::{accounts, regions, service_kinds, team_members, teams};
-use super::{is_unique_violation, now, DbConnection, DbError, DbResult};
+use super::{is_unique_violation, next_version, now, DbConnection, DbError, DbResult};
 
 // --- regions ----------------------------------------------------------------------------------
 
@@ -63,6 +63,29 @@ pub fn region_find(conn: &mut DbConnection, id: i64) -> DbResult<RegionRow> {
     regions::table
         .find(id)
         .select(RegionRow::as_select())
+        .first(conn)
+        .optional()?
+        .ok_or(DbError::NotFound)
+}
+
+/// A region and, when it is one of that region's, a service kind: what intake checks a new
+/// request against, in one query.
+pub fn region_with_kind(
+    conn: &mut DbConnection,
+    region_id: i64,
+    kind_id: i64,
+) -> DbResult<(RegionRow, Option<ServiceKindRow>)> {
+    regions::table
+        .left_join(
+            service_kinds::table.on(service_kinds::id
+                .eq(kind_id)
+                .and(service_kinds::region_id.eq(regions::id))),
+        )
+        .filter(regions::id.eq(region_id))
+        .select((
+            RegionRow::as_select(),
+            Option::<ServiceKindRow>::as_select(),
+        ))
         .first(conn)
         .optional()?
         .ok_or(DbError::NotFound)
@@ -183,7 +206,7 @@ pub fn service_kind_update(
         .filter(service_kinds::version.eq(expected_version))
         .set((
             &changes,
-            service_kinds::version.eq(expected_version + 1),
+            service_kinds::version.eq(next_version(expected_version, before.version)?),
             service_kinds::updated_at.eq(now()),
         ))
         .execute(conn)?;
@@ -315,7 +338,7 @@ pub fn team_update(
         .filter(teams::version.eq(expected_version))
         .set((
             &changes,
-            teams::version.eq(expected_version + 1),
+            teams::version.eq(next_version(expected_version, before.version)?),
             teams::updated_at.eq(now()),
         ))
         .execute(conn)

@@ -12,6 +12,7 @@ pub mod requests;
 pub mod routes;
 pub mod schema;
 
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
@@ -57,6 +58,15 @@ pub enum DbError {
 
 pub type DbResult<T> = Result<T, DbError>;
 
+/// The version a versioned write stores after `expected`. No stored version is past
+/// `i32::MAX`, so an `expected` that has no successor is a copy that never existed: a conflict
+/// with `current`, never an overflow.
+pub fn next_version(expected: i32, current: i32) -> DbResult<i32> {
+    expected
+        .checked_add(1)
+        .ok_or(DbError::VersionConflict { current })
+}
+
 /// True when `err` is a unique-constraint violation.
 pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
     matches!(
@@ -65,8 +75,10 @@ pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
     )
 }
 
-/// Opens connections to the configured backend, picked from the URL, with SQLite's pragmas
-/// applied per connection (busy_timeout first, one pragma per statement).
+/// Opens connections to the configured backend, picked from the URL, with SQLite's
+/// per-connection pragmas applied (busy_timeout first, one pragma per statement). The journal
+/// mode is not among them: it belongs to the file and is set once before the pool opens
+/// ([`Db::connect`]).
 #[derive(Debug)]
 pub struct DbManager {
     url: String,
@@ -87,7 +99,6 @@ impl ManageConnection for DbManager {
                     .map_err(r2d2::Error::ConnectionError)?;
                 for pragma in [
                     "PRAGMA busy_timeout = 5000",
-                    "PRAGMA journal_mode = WAL",
                     "PRAGMA synchronous = NORMAL",
                     "PRAGMA foreign_keys = ON",
                 ] {
@@ -104,8 +115,24 @@ impl ManageConnection for DbManager {
             .map_err(r2d2::Error::QueryError)
     }
 
-    fn has_broken(&self, _conn: &mut DbConnection) -> bool {
-        false
+    /// Broken when diesel's transaction manager is in error or a transaction was left open.
+    /// On PostgreSQL that includes a server gone away: after any query libpq reports the
+    /// transaction status of a bad connection as unknown, and diesel marks the manager in
+    /// error. A cheap check with no round trip, which is what lets the pool skip testing each
+    /// connection on check-out (a `SELECT 1` transaction per request).
+    fn has_broken(&self, conn: &mut DbConnection) -> bool {
+        r2d2::R2D2Connection::is_broken(conn)
+    }
+}
+
+/// Counts the pool's failed connection attempts, and logs each.
+#[derive(Debug)]
+struct ConnectErrors(Arc<AtomicU64>);
+
+impl r2d2::HandleError<r2d2::Error> for ConnectErrors {
+    fn handle_error(&self, error: r2d2::Error) {
+        self.0.fetch_add(1, Ordering::Relaxed);
+        tracing::error!(%error, "database connection failed");
     }
 }
 
@@ -119,6 +146,7 @@ pub struct Db {
     /// SQLite allows one writer; serialising our own writes here means a transaction that reads
     /// and then writes never meets SQLITE_BUSY from another of our connections.
     write_lock: Arc<Mutex<()>>,
+    connect_errors: Arc<AtomicU64>,
 }
 
 impl Db {
@@ -138,19 +166,36 @@ impl Db {
                         })?;
                     }
                 }
+                // WAL is a property of the file. Switching takes an exclusive lock, so it is done
+                // here once, before the pool opens its connections all at once.
+                let mut first = diesel::SqliteConnection::establish(path).map_err(|e| {
+                    anyhow::anyhow!("invalid setting `database.url`: cannot open: {e}")
+                })?;
+                first
+                    .batch_execute("PRAGMA busy_timeout = 5000; PRAGMA journal_mode = WAL")
+                    .map_err(|e| anyhow::anyhow!("cannot switch {path} to WAL: {e}"))?;
                 path.to_string()
             }
         };
+        let connect_errors = Arc::new(AtomicU64::new(0));
         let pool = r2d2::Pool::builder()
             .max_size(settings.pool_size)
             .connection_timeout(Duration::from_secs(10))
+            .test_on_check_out(false)
+            .error_handler(Box::new(ConnectErrors(connect_errors.clone())))
             .build(DbManager { url, backend })
             .map_err(|e| anyhow::anyhow!("invalid setting `database.url`: cannot connect: {e}"))?;
         Ok(Self {
             pool,
             backend,
             write_lock: Arc::new(Mutex::new(())),
+            connect_errors,
         })
+    }
+
+    /// How many times the pool failed to open a connection since start.
+    pub fn connect_errors(&self) -> u64 {
+        self.connect_errors.load(Ordering::Relaxed)
     }
 
     pub fn backend(&self) -> Backend {

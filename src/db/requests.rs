@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::events::{self, Actor, Change};
 use super::schema::visit_requests;
-use super::{is_unique_violation, now, DbConnection, DbError, DbResult};
+use super::{is_unique_violation, next_version, now, DbConnection, DbError, DbResult};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = visit_requests)]
@@ -93,16 +93,16 @@ pub fn insert(conn: &mut DbConnection, actor: &Actor, new: NewRequest) -> DbResu
             return Ok(replay_or_reuse(row, new.idempotency_fingerprint.as_deref()));
         }
     }
-    let id: i64 = match diesel::insert_into(visit_requests::table)
+    let row: RequestRow = match diesel::insert_into(visit_requests::table)
         .values(&new)
-        .returning(visit_requests::id)
+        .returning(visit_requests::all_columns)
         .get_result(conn)
     {
-        Ok(id) => id,
+        Ok(row) => row,
         Err(e) if is_unique_violation(&e) => return Err(DbError::Duplicate("idempotency_key")),
         Err(e) => return Err(e.into()),
     };
-    let row = find(conn, id)?;
+    let id = row.id;
     events::record(
         conn,
         actor,
@@ -253,7 +253,7 @@ pub fn change(
         .filter(visit_requests::id.eq(id))
         .filter(visit_requests::version.eq(expected_version));
     let bump = (
-        visit_requests::version.eq(expected_version + 1),
+        visit_requests::version.eq(next_version(expected_version, before.version)?),
         visit_requests::updated_at.eq(now()),
     );
     let (action, n, reason) = match &change {

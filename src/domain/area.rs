@@ -1,5 +1,8 @@
 //! A region's boundary (GeoJSON polygons), to refuse visit requests pinned outside it.
 
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
 use geo::{Contains, MultiPolygon, Point};
 
 use super::{Coordinates, Invalid};
@@ -46,6 +49,30 @@ impl Boundary {
     }
 }
 
+/// Parsed boundaries by region, so intake does not re-parse the GeoJSON on every request. An
+/// entry is used only while the stored text is the same, so a changed boundary is parsed again
+/// and nothing here can be stale; every instance keeps its own, and none needs another's.
+#[derive(Debug, Default)]
+pub struct BoundaryCache(Mutex<HashMap<i64, (String, Arc<Boundary>)>>);
+
+impl BoundaryCache {
+    /// The boundary of `region_id` as parsed from `text` (the region's stored GeoJSON).
+    pub fn get(&self, region_id: i64, text: &str) -> Result<Arc<Boundary>, Invalid> {
+        let mut cache = self
+            .0
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner());
+        if let Some((cached, boundary)) = cache.get(&region_id) {
+            if cached == text {
+                return Ok(boundary.clone());
+            }
+        }
+        let boundary = Arc::new(Boundary::parse("boundary", text)?);
+        cache.insert(region_id, (text.to_string(), boundary.clone()));
+        Ok(boundary)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -63,6 +90,23 @@ mod tests {
             lat: -6.2,
             lon: 106.8
         }));
+    }
+
+    #[test]
+    fn the_cache_parses_again_when_the_text_changes() {
+        let cache = BoundaryCache::default();
+        let wates = Coordinates {
+            lat: -7.8606,
+            lon: 110.1583,
+        };
+        let first = cache.get(1, REGENCY).unwrap();
+        assert!(Arc::ptr_eq(&first, &cache.get(1, REGENCY).unwrap()));
+        assert!(first.contains(wates));
+        let elsewhere = r#"{"type":"Polygon","coordinates":[[[106.7,-6.3],[106.9,-6.3],[106.9,-6.1],[106.7,-6.1],[106.7,-6.3]]]}"#;
+        let changed = cache.get(1, elsewhere).unwrap();
+        assert!(!changed.contains(wates));
+        assert!(cache.get(1, "not json").is_err());
+        assert!(cache.get(2, REGENCY).unwrap().contains(wates));
     }
 
     #[test]

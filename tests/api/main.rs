@@ -13,6 +13,7 @@ mod catalog;
 mod concurrency;
 mod contract;
 mod dispatch;
+mod http;
 mod instances;
 mod journey;
 mod migrations;

@@ -357,11 +357,12 @@ async fn garbage_never_causes_a_server_error(backend: Backend) {
             .await;
         r.assert_error(404, "not_found", None);
     }
-    // An unrouted method is a JSON 404 too.
+    // A method the path does not serve is a JSON 405 naming the ones it does.
     let r = app
         .call(Method::DELETE, "/v1/requests", Some(&citizen), None, &[])
         .await;
-    r.assert_error(404, "not_found", None);
+    r.assert_error(405, "method_not_allowed", None);
+    assert_eq!(r.headers["allow"], "GET, POST");
 }
 
 both_backends!(

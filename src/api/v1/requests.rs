@@ -11,11 +11,12 @@ use super::views::{etag, EventView, VisitRequestPage, VisitRequestView};
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{IdempotencyKey, IfMatch, Principal, ValidJson};
 use crate::api::AppState;
+use crate::db::catalog::{RegionRow, ServiceKindRow};
 use crate::db::requests::{self, Created, NewRequest, RequestChange, RequestFilter};
 use crate::db::{self, catalog, events, DbError};
 use crate::domain::{
-    bounded_text, AccessibilityNeed, Boundary, Coordinates, Invalid, PreferredWindow, Priority,
-    RequestStatus, Role,
+    bounded_text, AccessibilityNeed, BoundaryCache, Coordinates, Invalid, PreferredWindow,
+    Priority, RequestStatus, Role,
 };
 
 #[derive(Deserialize, Serialize, ToSchema)]
@@ -129,6 +130,90 @@ fn not_found_as_field(field: &'static str, what: &'static str) -> impl FnOnce(Db
     }
 }
 
+/// A new request, parsed, waiting for the checks that need its region and service kind.
+struct Admission {
+    citizen_id: i64,
+    location: Coordinates,
+    address: String,
+    notes: Option<String>,
+    needs: Vec<AccessibilityNeed>,
+    earliest_date: NaiveDate,
+    deadline: NaiveDate,
+    preferred_windows: Vec<PreferredWindow>,
+    idempotency_key: Option<String>,
+    fingerprint: String,
+}
+
+impl Admission {
+    /// The row to store, once the service kind belongs to the region and is active, the pin is
+    /// inside the region's boundary, and the dates suit the region's calendar.
+    fn admit(
+        self,
+        boundaries: &BoundaryCache,
+        region: RegionRow,
+        kind: Option<ServiceKindRow>,
+    ) -> Result<NewRequest, ApiError> {
+        let kind = kind.filter(|k| k.active).ok_or_else(|| {
+            Invalid::new(
+                "service_kind_id",
+                "unknown_reference",
+                "no such service in this region",
+            )
+        })?;
+        if let Some(geojson) = &region.boundary_geojson {
+            let boundary = boundaries
+                .get(region.id, geojson)
+                .map_err(|e| ApiError::internal(format!("stored boundary: {e}")))?;
+            if !boundary.contains(self.location) {
+                return Err(Invalid::new(
+                    "location",
+                    "outside_region",
+                    "the pin is outside the region's boundary",
+                )
+                .into());
+            }
+        }
+        check_dates(
+            self.earliest_date,
+            self.deadline,
+            today_in(&region.time_zone)?,
+        )?;
+        let windows = PreferredWindow::validate_all(
+            "preferred_windows",
+            self.preferred_windows,
+            self.earliest_date,
+            self.deadline,
+        )?;
+        // Bedridden citizens cannot wait long: they start one step up.
+        let priority = if self.needs.contains(&AccessibilityNeed::Bedridden) {
+            Priority::High
+        } else {
+            Priority::Normal
+        };
+        let now = db::now();
+        Ok(NewRequest {
+            citizen_id: self.citizen_id,
+            region_id: region.id,
+            service_kind_id: kind.id,
+            lat: self.location.lat,
+            lon: self.location.lon,
+            address: self.address,
+            notes: self.notes,
+            accessibility_needs: serde_json::to_string(&self.needs).map_err(ApiError::internal)?,
+            priority: priority.as_str().into(),
+            earliest_date: self.earliest_date,
+            deadline: self.deadline,
+            preferred_windows: serde_json::to_string(&windows).map_err(ApiError::internal)?,
+            status: RequestStatus::Submitted.as_str().into(),
+            version: 1,
+            idempotency_fingerprint: self.idempotency_key.as_ref().map(|_| self.fingerprint),
+            idempotency_key: self.idempotency_key,
+            created_at: now,
+            updated_at: now,
+        })
+    }
+}
+
 /// Request a visit.
 ///
 /// Send an `Idempotency-Key` (e.g. a UUID made when the citizen pressed "send"): retrying with the
@@ -173,82 +258,35 @@ pub async fn create(
     needs.dedup();
 
     let (region_id, kind_id) = (input.region_id, input.service_kind_id);
-    let (region, kind) = state
-        .db
-        .read(move |conn| {
-            let region = catalog::region_find(conn, region_id)?;
-            let kind = catalog::service_kind_find(conn, kind_id).ok();
-            Ok((region, kind))
-        })
-        .await
-        .map_err(not_found_as_field("region_id", "region"))?;
-    let kind = kind
-        .filter(|k| k.region_id == region.id && k.active)
-        .ok_or_else(|| {
-            Invalid::new(
-                "service_kind_id",
-                "unknown_reference",
-                "no such service in this region",
-            )
-        })?;
-    if let Some(geojson) = &region.boundary_geojson {
-        let boundary = Boundary::parse("boundary", geojson)
-            .map_err(|e| ApiError::internal(format!("stored boundary: {e}")))?;
-        if !boundary.contains(location) {
-            return Err(Invalid::new(
-                "location",
-                "outside_region",
-                "the pin is outside the region's boundary",
-            )
-            .into());
-        }
-    }
-    check_dates(
-        input.earliest_date,
-        input.deadline,
-        today_in(&region.time_zone)?,
-    )?;
-    let windows = PreferredWindow::validate_all(
-        "preferred_windows",
-        input.preferred_windows,
-        input.earliest_date,
-        input.deadline,
-    )?;
-    // Bedridden citizens cannot wait long: they start one step up.
-    let priority = if needs.contains(&AccessibilityNeed::Bedridden) {
-        Priority::High
-    } else {
-        Priority::Normal
-    };
-
-    let now = db::now();
-    let new = NewRequest {
+    let admission = Admission {
         citizen_id: who.account_id,
-        region_id: region.id,
-        service_kind_id: kind.id,
-        lat: location.lat,
-        lon: location.lon,
+        location,
         address,
         notes,
-        accessibility_needs: serde_json::to_string(&needs).map_err(ApiError::internal)?,
-        priority: priority.as_str().into(),
+        needs,
         earliest_date: input.earliest_date,
         deadline: input.deadline,
-        preferred_windows: serde_json::to_string(&windows).map_err(ApiError::internal)?,
-        status: RequestStatus::Submitted.as_str().into(),
-        version: 1,
+        preferred_windows: input.preferred_windows,
         idempotency_key: key.0.clone(),
-        idempotency_fingerprint: key.0.as_ref().map(|_| fingerprint.clone()),
-        created_at: now,
-        updated_at: now,
+        fingerprint: fingerprint.clone(),
     };
     let actor = who.actor();
-    let created = match state
+    let app = state.clone();
+    // One transaction: the region and service kind read, the checks that need them, the
+    // idempotency lookup and the insert (a request that fails a check commits nothing).
+    let outcome = state
         .db
-        .write(move |conn| requests::insert(conn, &actor, new))
-        .await
-    {
-        Ok(created) => created,
+        .write(move |conn| {
+            let (region, kind) = catalog::region_with_kind(conn, region_id, kind_id)?;
+            match admission.admit(&app.boundaries, region, kind) {
+                Ok(new) => requests::insert(conn, &actor, new).map(Ok),
+                Err(refused) => Ok(Err(refused)),
+            }
+        })
+        .await;
+    let created = match outcome {
+        Ok(Ok(created)) => created,
+        Ok(Err(refused)) => return Err(refused),
         // Two concurrent creates with one key: the loser answers with the winner's row.
         Err(DbError::Duplicate(_)) if key.0.is_some() => {
             let (citizen, k, fp) = (
@@ -261,7 +299,7 @@ pub async fn create(
                 .read(move |conn| requests::resolve_key_race(conn, citizen, &k, Some(&fp)))
                 .await?
         }
-        Err(e) => return Err(e.into()),
+        Err(e) => return Err(not_found_as_field("region_id", "region")(e)),
     };
     let (row, replayed) = match created {
         Created::New(row) => (row, false),

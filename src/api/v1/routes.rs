@@ -1,15 +1,15 @@
 //! The field team's view: its published route for a day, compact for a slow link, cached by
-//! version (`ETag`; `If-None-Match` answers 304 with no body), and the reports it sends back.
+//! version and whether citizens' phones show (`ETag`; `If-None-Match` answers 304 with no
+//! body), and the reports it sends back.
 
 use actix_web::http::header;
-use actix_web::{get, post, web, HttpRequest, HttpResponse};
+use actix_web::{get, post, web, HttpResponse};
 use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::views::etag;
 use crate::api::error::{ApiError, ErrorBody};
-use crate::api::extract::{Principal, ValidJson};
+use crate::api::extract::{IfNoneMatch, Principal, ValidJson};
 use crate::api::AppState;
 use crate::db::fieldwork::{self, EventResult, FieldEvent};
 use crate::db::{catalog, routes, DbError};
@@ -56,7 +56,7 @@ pub struct TeamStopView {
 #[utoipa::path(
     tag = "team",
     params(("date" = String, Path, description = "YYYY-MM-DD"), ("If-None-Match" = Option<String>, Header, description = "the ETag of the copy held")),
-    responses((status = 200, body = TeamRouteView, headers(("ETag" = String))), (status = 304, description = "the copy held is current"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    responses((status = 200, body = TeamRouteView, headers(("ETag" = String, description = "the route version, `\"7\"`; `\"7-phones\"` once citizens' phones show (the day before the visits and the day itself)"))), (status = 304, description = "the copy held is current"), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
     security(("bearer" = []))
 )]
 #[get("/me/routes/{date}")]
@@ -64,7 +64,7 @@ pub async fn my_route(
     state: web::Data<AppState>,
     who: Principal,
     path: web::Path<NaiveDate>,
-    request: HttpRequest,
+    held: IfNoneMatch,
 ) -> Result<HttpResponse, ApiError> {
     who.require(&[Role::Officer])?;
     let date = path.into_inner();
@@ -81,24 +81,23 @@ pub async fn my_route(
             DbError::NotFound => ApiError::not_found("route"),
             other => other.into(),
         })?;
-    let tag = etag(route.version);
-    let held = request
-        .headers()
-        .get(header::IF_NONE_MATCH)
-        .and_then(|v| v.to_str().ok());
-    if held.is_some_and(|h| h.split(',').any(|t| t.trim() == tag.1)) {
-        return Ok(HttpResponse::NotModified().insert_header(tag).finish());
-    }
     let zone = time_zone(&region.time_zone)
         .map_err(|e| ApiError::internal(format!("stored time zone unreadable: {e}")))?;
+    let today = Utc::now().with_timezone(&zone).date_naive();
+    let phone_allowed = date == today || date == today.succ_opt().unwrap_or(today);
+    // The same version reads differently once citizens' phones show: a copy from before must
+    // not be answered 304.
+    let phones_shown = phone_allowed && stops.iter().any(|s| s.citizen_phone.is_some());
+    let tag = route_etag(route.version, phones_shown);
+    if held.matches(&tag.1) {
+        return Ok(HttpResponse::NotModified().insert_header(tag).finish());
+    }
     let local = |t: NaiveDateTime| {
         DateTime::<Utc>::from_naive_utc_and_offset(t, Utc)
             .with_timezone(&zone)
             .format("%H:%M")
             .to_string()
     };
-    let today = Utc::now().with_timezone(&zone).date_naive();
-    let phone_allowed = date == today || date == today.succ_opt().unwrap_or(today);
     let mut views = Vec::with_capacity(stops.len());
     for s in stops {
         let needs: Vec<String> = serde_json::from_str(&s.request.accessibility_needs)
@@ -132,6 +131,17 @@ pub async fn my_route(
         distance_km: (route.distance_m / 100.0).round() / 10.0,
         stops: views,
     }))
+}
+
+/// The team route's entity tag: its version, marked when citizens' phones are in it (the day
+/// before the visits and the day itself), e.g. `"7"` then `"7-phones"`.
+fn route_etag(version: i32, phones_shown: bool) -> (header::HeaderName, String) {
+    let tag = if phones_shown {
+        format!("\"{version}-phones\"")
+    } else {
+        format!("\"{version}\"")
+    };
+    (header::ETAG, tag)
 }
 
 /// One report from the phone, possibly recorded hours ago without signal.
