@@ -2,6 +2,7 @@
 //! becomes a draft coordinators read, and a background runner works through queued jobs without
 //! ever blocking an HTTP worker.
 
+pub mod budget;
 pub mod dispatch;
 pub mod runner;
 

@@ -210,7 +210,7 @@ async fn solve(db: &Db, plan: PlanRow, cancel: &Arc<AtomicBool>) -> Result<Solve
     };
     let cancel = cancel.clone();
     let solution = tokio::task::spawn_blocking(move || {
-        let budget = jemput_bench::Deadline::new(limit, Some(&cancel));
+        let budget = crate::planning::budget::Deadline::new(limit, Some(&cancel));
         jemput_planner::solve(&problem, &options, &budget)
     })
     .await

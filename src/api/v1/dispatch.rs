@@ -425,7 +425,7 @@ async fn replan(
     let problem = replan_problem(&snapshot, &replan)?;
     let limit = Duration::from_secs(u64::from(seconds));
     let solution = tokio::task::spawn_blocking(move || {
-        let budget = jemput_bench::Deadline::new(limit, None);
+        let budget = crate::planning::budget::Deadline::new(limit, None);
         let options = jemput_planner::SolveOptions {
             seed: 1,
             time_limit_ms: Some(limit.as_millis() as u64),
