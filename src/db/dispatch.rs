@@ -19,6 +19,7 @@ use super::routes::{
 };
 use super::schema::{route_stops, routes, team_absences, teams, visit_requests};
 use super::{is_unique_violation, now, DbConnection, DbError, DbResult};
+use crate::domain::ErrorCode;
 
 #[derive(Debug, Clone)]
 pub struct LiveStop {
@@ -217,7 +218,7 @@ pub struct EditApplied {
 
 fn stale(message: String) -> DbError {
     DbError::Refused {
-        code: "version_conflict",
+        code: ErrorCode::VersionConflict,
         message,
     }
 }

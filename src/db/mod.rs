@@ -21,6 +21,7 @@ use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::config::{Backend, DatabaseSettings};
+use crate::domain::ErrorCode;
 
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -44,7 +45,7 @@ pub enum DbError {
     Duplicate(&'static str),
     /// The current state refuses the change; `code` is the API's error code (a 409).
     #[error("{message}")]
-    Refused { code: &'static str, message: String },
+    Refused { code: ErrorCode, message: String },
     #[error("database error: {0}")]
     Query(#[from] diesel::result::Error),
     #[error("connection pool: {0}")]

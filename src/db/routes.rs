@@ -16,6 +16,7 @@ use super::schema::{
     team_members, teams, visit_requests,
 };
 use super::{now, DbConnection, DbError, DbResult};
+use crate::domain::ErrorCode;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = routes)]
@@ -113,7 +114,7 @@ pub struct Published {
     pub pushes: usize,
 }
 
-fn refused(code: &'static str, message: String) -> DbError {
+fn refused(code: ErrorCode, message: String) -> DbError {
     DbError::Refused { code, message }
 }
 
@@ -128,13 +129,13 @@ pub fn publish(
     let plan: PlanRow = plans::find(conn, publication.plan_id)?;
     if plan.status != plans::DONE {
         return Err(refused(
-            "invalid_state",
+            ErrorCode::InvalidState,
             format!("the plan is {}, not done", plan.status),
         ));
     }
     if plan.published_at.is_some() {
         return Err(refused(
-            "invalid_state",
+            ErrorCode::InvalidState,
             "the plan is already published".to_string(),
         ));
     }
@@ -197,7 +198,7 @@ pub fn publish(
             what.push(format!("requests changed: {}", changed_requests.join(", ")));
         }
         return Err(refused(
-            "plan_outdated",
+            ErrorCode::PlanOutdated,
             format!(
                 "this plan was made before newer changes; {}. Plan again.",
                 what.join("; ")

@@ -2,7 +2,7 @@
 
 use geo::{Contains, MultiPolygon, Point};
 
-use super::{Coordinates, Invalid};
+use super::{Coordinates, ErrorCode, Invalid};
 
 #[derive(Debug, Clone)]
 pub struct Boundary(MultiPolygon<f64>);
@@ -10,7 +10,7 @@ pub struct Boundary(MultiPolygon<f64>);
 impl Boundary {
     /// Accepts a GeoJSON Polygon or MultiPolygon, bare or inside a Feature / FeatureCollection.
     pub fn parse(field: &str, text: &str) -> Result<Self, Invalid> {
-        let invalid = |why: String| Invalid::new(field, "invalid_boundary", why);
+        let invalid = |why: String| Invalid::new(field, ErrorCode::InvalidBoundary, why);
         let gj: geojson::GeoJson = text
             .parse()
             .map_err(|e| invalid(format!("not GeoJSON: {e}")))?;

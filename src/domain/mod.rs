@@ -2,6 +2,7 @@
 //! [`Invalid`] naming the field and the reason, which the API layer turns into a 422.
 
 mod area;
+mod error_code;
 mod phone;
 mod schedule;
 
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub use area::Boundary;
+pub use error_code::ErrorCode;
 pub use phone::PhoneNumber;
 pub use schedule::{BreakRule, DayShift, PreferredWindow, TimeOfDay, Weekday, WeeklyShiftPattern};
 
@@ -19,12 +21,12 @@ pub use schedule::{BreakRule, DayShift, PreferredWindow, TimeOfDay, Weekday, Wee
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invalid {
     pub field: String,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl Invalid {
-    pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(field: impl Into<String>, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             field: field.into(),
             code,
@@ -185,14 +187,14 @@ impl Coordinates {
         if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
             return Err(Invalid::new(
                 "lat",
-                "out_of_range",
+                ErrorCode::OutOfRange,
                 "latitude must be between -90 and 90",
             ));
         }
         if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
             return Err(Invalid::new(
                 "lon",
-                "out_of_range",
+                ErrorCode::OutOfRange,
                 "longitude must be between -180 and 180",
             ));
         }
@@ -207,14 +209,18 @@ pub fn bounded_text(field: &str, value: &str, min: usize, max: usize) -> Result<
     if len < min {
         return Err(Invalid::new(
             field,
-            if min == 1 { "required" } else { "too_short" },
+            if min == 1 {
+                ErrorCode::Required
+            } else {
+                ErrorCode::TooShort
+            },
             format!("must be at least {min} characters"),
         ));
     }
     if len > max {
         return Err(Invalid::new(
             field,
-            "too_long",
+            ErrorCode::TooLong,
             format!("must be at most {max} characters"),
         ));
     }
@@ -224,7 +230,7 @@ pub fn bounded_text(field: &str, value: &str, min: usize, max: usize) -> Result<
     {
         return Err(Invalid::new(
             field,
-            "invalid_characters",
+            ErrorCode::InvalidCharacters,
             "must not contain control characters",
         ));
     }
@@ -243,7 +249,7 @@ pub fn slug(field: &str, value: &str) -> Result<String, Invalid> {
     } else {
         Err(Invalid::new(
             field,
-            "invalid_format",
+            ErrorCode::InvalidFormat,
             "must be 1-40 characters of a-z, 0-9, _ or -",
         ))
     }
@@ -252,7 +258,7 @@ pub fn slug(field: &str, value: &str) -> Result<String, Invalid> {
 /// A list of distinct skills, at most 20.
 pub fn skill_set(field: &str, values: &[String]) -> Result<Vec<String>, Invalid> {
     if values.len() > 20 {
-        return Err(Invalid::new(field, "too_many", "at most 20 skills"));
+        return Err(Invalid::new(field, ErrorCode::TooMany, "at most 20 skills"));
     }
     let mut skills = Vec::with_capacity(values.len());
     for (i, value) in values.iter().enumerate() {
@@ -276,7 +282,7 @@ pub fn username(value: &str) -> Result<String, Invalid> {
     } else {
         Err(Invalid::new(
             "username",
-            "invalid_format",
+            ErrorCode::InvalidFormat,
             "must be 3-40 characters of a-z, 0-9, '.', '_' or '-'",
         ))
     }
@@ -288,14 +294,14 @@ pub fn new_password(value: &str) -> Result<String, Invalid> {
     if len < 10 {
         return Err(Invalid::new(
             "password",
-            "too_short",
+            ErrorCode::TooShort,
             "must be at least 10 characters",
         ));
     }
     if len > 128 {
         return Err(Invalid::new(
             "password",
-            "too_long",
+            ErrorCode::TooLong,
             "must be at most 128 characters",
         ));
     }
@@ -307,7 +313,7 @@ pub fn time_zone(value: &str) -> Result<chrono_tz::Tz, Invalid> {
     value.parse::<chrono_tz::Tz>().map_err(|_| {
         Invalid::new(
             "time_zone",
-            "unknown_time_zone",
+            ErrorCode::UnknownTimeZone,
             "must be an IANA time-zone name such as Asia/Jakarta",
         )
     })
@@ -324,21 +330,24 @@ mod tests {
         assert_eq!(Coordinates::parse(0.0, -181.0).unwrap_err().field, "lon");
         assert_eq!(
             Coordinates::parse(f64::NAN, 0.0).unwrap_err().code,
-            "out_of_range"
+            ErrorCode::OutOfRange
         );
     }
 
     #[test]
     fn bounded_text_trims_and_bounds() {
         assert_eq!(bounded_text("a", "  x ", 1, 5).unwrap(), "x");
-        assert_eq!(bounded_text("a", "   ", 1, 5).unwrap_err().code, "required");
+        assert_eq!(
+            bounded_text("a", "   ", 1, 5).unwrap_err().code,
+            ErrorCode::Required
+        );
         assert_eq!(
             bounded_text("a", "abcdef", 1, 5).unwrap_err().code,
-            "too_long"
+            ErrorCode::TooLong
         );
         assert_eq!(
             bounded_text("a", "a\u{0}b", 1, 5).unwrap_err().code,
-            "invalid_characters"
+            ErrorCode::InvalidCharacters
         );
     }
 

@@ -13,6 +13,7 @@ use crate::api::extract::{IdempotencyKey, IfMatch, Principal, ValidJson};
 use crate::api::AppState;
 use crate::db::requests::{self, Created, NewRequest, RequestChange, RequestFilter};
 use crate::db::{self, catalog, events, DbError};
+use crate::domain::ErrorCode;
 use crate::domain::{
     bounded_text, AccessibilityNeed, Boundary, Coordinates, Invalid, PreferredWindow, Priority,
     RequestStatus, Role,
@@ -97,21 +98,21 @@ fn check_dates(earliest: NaiveDate, deadline: NaiveDate, today: NaiveDate) -> Re
     if earliest < today {
         return Err(Invalid::new(
             "earliest_date",
-            "date_in_past",
+            ErrorCode::DateInPast,
             "must be today or later (in the region's time zone)",
         ));
     }
     if deadline < earliest {
         return Err(Invalid::new(
             "deadline",
-            "deadline_before_earliest",
+            ErrorCode::DeadlineBeforeEarliest,
             "must not be before earliest_date",
         ));
     }
     if deadline > today + chrono::Duration::days(365) {
         return Err(Invalid::new(
             "deadline",
-            "too_far_ahead",
+            ErrorCode::TooFarAhead,
             "must be within a year",
         ));
     }
@@ -122,7 +123,7 @@ fn not_found_as_field(field: &'static str, what: &'static str) -> impl FnOnce(Db
     move |e| match e {
         DbError::NotFound => ApiError::from(Invalid::new(
             field,
-            "unknown_reference",
+            ErrorCode::UnknownReference,
             format!("no such {what}"),
         )),
         other => other.into(),
@@ -164,9 +165,12 @@ pub async fn create(
         None => None,
     };
     if input.accessibility_needs.len() > AccessibilityNeed::ALL.len() {
-        return Err(
-            Invalid::new("accessibility_needs", "too_many", "each need at most once").into(),
-        );
+        return Err(Invalid::new(
+            "accessibility_needs",
+            ErrorCode::TooMany,
+            "each need at most once",
+        )
+        .into());
     }
     let mut needs = input.accessibility_needs.clone();
     needs.sort_by_key(|n| n.as_str());
@@ -187,7 +191,7 @@ pub async fn create(
         .ok_or_else(|| {
             Invalid::new(
                 "service_kind_id",
-                "unknown_reference",
+                ErrorCode::UnknownReference,
                 "no such service in this region",
             )
         })?;
@@ -197,7 +201,7 @@ pub async fn create(
         if !boundary.contains(location) {
             return Err(Invalid::new(
                 "location",
-                "outside_region",
+                ErrorCode::OutsideRegion,
                 "the pin is outside the region's boundary",
             )
             .into());
@@ -267,8 +271,8 @@ pub async fn create(
         Created::New(row) => (row, false),
         Created::Replayed(row) => (row, true),
         Created::KeyReused => {
-            return Err(ApiError::unprocessable(
-                "idempotency_key_reused",
+            return Err(ApiError::new(
+                ErrorCode::IdempotencyKeyReused,
                 "this Idempotency-Key was already used for a different request",
             )
             .with_field("Idempotency-Key"))
@@ -375,7 +379,7 @@ fn parse_list<T: std::str::FromStr<Err = String>>(
                 .parse::<T>()
                 .map(|_| s.trim().to_string())
                 .map_err(|e| {
-                    ApiError::bad_request("invalid_query", e).with_field(field.to_string())
+                    ApiError::new(ErrorCode::InvalidQuery, e).with_field(field.to_string())
                 })
         })
         .collect()
@@ -384,8 +388,8 @@ fn parse_list<T: std::str::FromStr<Err = String>>(
 fn parse_bbox(value: &Option<String>) -> Result<Option<(f64, f64, f64, f64)>, ApiError> {
     let Some(value) = value else { return Ok(None) };
     let bad = || {
-        ApiError::bad_request(
-            "invalid_query",
+        ApiError::new(
+            ErrorCode::InvalidQuery,
             "bbox is min_lon,min_lat,max_lon,max_lat in degrees",
         )
         .with_field("bbox")
@@ -429,7 +433,7 @@ pub async fn list(
     if let (Some(from), Some(to)) = (q.from, q.to) {
         if from > to {
             return Err(
-                ApiError::bad_request("invalid_query", "from must not be after to")
+                ApiError::new(ErrorCode::InvalidQuery, "from must not be after to")
                     .with_field("from"),
             );
         }
@@ -468,8 +472,8 @@ async fn apply_change(
         .into());
     }
     if !allowed(status) {
-        return Err(ApiError::conflict(
-            "invalid_state",
+        return Err(ApiError::new(
+            ErrorCode::InvalidState,
             format!("a {status} request cannot be changed this way"),
         ));
     }
@@ -625,19 +629,19 @@ mod tests {
             check_dates(d("2026-11-21"), d("2026-11-30"), today)
                 .unwrap_err()
                 .code,
-            "date_in_past"
+            ErrorCode::DateInPast
         );
         assert_eq!(
             check_dates(d("2026-11-25"), d("2026-11-24"), today)
                 .unwrap_err()
                 .code,
-            "deadline_before_earliest"
+            ErrorCode::DeadlineBeforeEarliest
         );
         assert_eq!(
             check_dates(d("2026-11-25"), d("2027-12-24"), today)
                 .unwrap_err()
                 .code,
-            "too_far_ahead"
+            ErrorCode::TooFarAhead
         );
     }
 
