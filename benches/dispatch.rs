@@ -25,7 +25,7 @@ use jemput::db::routes::Notices;
 use jemput::db::schema::outbox as outbox_table;
 use jemput::db::{self, outbox, Db, DbError};
 use jemput::demo::{self, Rng, Village};
-use jemput::domain::{Boundary, Coordinates, PreferredWindow, TimeOfDay};
+use jemput::domain::{Boundary, Coordinates, PreferredWindow, RequestStatus, TimeOfDay};
 use jemput::push::fcm::{AndroidPriority, FcmClient, Message, Outcome};
 use jemput::push::messages::JemputNotices;
 use jemput::startup::Application;
@@ -801,7 +801,7 @@ fn new_request(
         earliest_date: earliest,
         deadline,
         preferred_windows: serde_json::to_string(&windows).unwrap(),
-        status: "submitted".into(),
+        status: RequestStatus::Submitted,
         version: 1,
         idempotency_key: None,
         idempotency_fingerprint: None,

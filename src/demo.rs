@@ -11,7 +11,7 @@ use crate::db::catalog::{self, NewRegion, NewServiceKind, NewTeam};
 use crate::db::events::Actor;
 use crate::db::requests::{self, NewRequest};
 use crate::db::{self, DbConnection};
-use crate::domain::{Boundary, Coordinates, PreferredWindow, WeeklyShiftPattern};
+use crate::domain::{Boundary, Coordinates, PreferredWindow, RequestStatus, WeeklyShiftPattern};
 
 pub const REGION_NAME: &str = "Kabupaten Kulon Progo";
 const VILLAGES_CSV: &str = include_str!("../assets/kulon_progo_villages.csv");
@@ -300,7 +300,7 @@ pub fn seed(conn: &mut DbConnection, today: NaiveDate) -> anyhow::Result<DemoSum
                     earliest_date: earliest,
                     deadline,
                     preferred_windows: serde_json::to_string(&windows)?,
-                    status: "submitted".into(),
+                    status: RequestStatus::Submitted,
                     version: 1,
                     idempotency_key: None,
                     idempotency_fingerprint: None,

@@ -20,6 +20,7 @@ use super::routes::{
 use super::schema::{route_stops, routes, team_absences, teams, visit_requests};
 use super::{is_unique_violation, now, DbConnection, DbError, DbResult};
 use crate::domain::ErrorCode;
+use crate::domain::RequestStatus;
 
 #[derive(Debug, Clone)]
 pub struct LiveStop {
@@ -386,7 +387,7 @@ pub fn apply_edit(
                 conn,
                 actor,
                 &request,
-                "scheduled",
+                RequestStatus::Scheduled,
                 "rescheduled",
                 serde_json::json!({"schedule": {
                     "team_id": change.team_id, "date": change.date,
@@ -408,7 +409,7 @@ pub fn apply_edit(
             conn,
             actor,
             &request,
-            "submitted",
+            RequestStatus::Submitted,
             "unscheduled",
             serde_json::json!({"schedule": {"unscheduled": true}, "change": edit.action}),
         )?;

@@ -11,7 +11,7 @@ use super::requests::RequestRow;
 use super::routes::{language_of, set_status, Notices};
 use super::schema::{field_events, route_stops, routes, team_members, visit_requests};
 use super::{now, DbConnection, DbResult};
-use crate::domain::FieldEventKind;
+use crate::domain::{FieldEventKind, RequestStatus};
 
 /// One report, as parsed from the phone.
 #[derive(Debug, Clone)]
@@ -117,16 +117,21 @@ fn apply(
     else {
         return Ok(EventResult::Conflict("unknown_request".to_string()));
     };
-    if matches!(request.status.as_str(), "completed" | "cancelled") {
+    if matches!(
+        request.status,
+        RequestStatus::Completed | RequestStatus::Cancelled
+    ) {
         return Ok(EventResult::Conflict(format!(
             "request_closed: the request is already {}",
             request.status
         )));
     }
     let (status, stop_done) = match event.kind {
-        FieldEventKind::Arrived | FieldEventKind::Started => ("in_progress", false),
-        FieldEventKind::Completed => ("completed", true),
-        FieldEventKind::CitizenAbsent | FieldEventKind::CouldNotComplete => ("missed", true),
+        FieldEventKind::Arrived | FieldEventKind::Started => (RequestStatus::InProgress, false),
+        FieldEventKind::Completed => (RequestStatus::Completed, true),
+        FieldEventKind::CitizenAbsent | FieldEventKind::CouldNotComplete => {
+            (RequestStatus::Missed, true)
+        }
         FieldEventKind::Position => return Ok(EventResult::Applied),
     };
     if request.status != status {
@@ -177,7 +182,7 @@ fn tell_next_citizen(
         .inner_join(visit_requests::table)
         .filter(route_stops::route_id.eq(route_id))
         .filter(route_stops::position.gt(position))
-        .filter(visit_requests::status.eq("scheduled"))
+        .filter(visit_requests::status.eq(RequestStatus::Scheduled))
         .order(route_stops::position.asc())
         .select((visit_requests::id, route_stops::planned_start))
         .first(conn)

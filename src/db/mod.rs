@@ -21,7 +21,7 @@ use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::config::{Backend, DatabaseSettings};
-use crate::domain::ErrorCode;
+use crate::domain::{ErrorCode, UnknownStoredValue};
 
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -47,7 +47,7 @@ pub enum DbError {
     #[error("{message}")]
     Refused { code: ErrorCode, message: String },
     #[error("database error: {0}")]
-    Query(#[from] diesel::result::Error),
+    Query(diesel::result::Error),
     #[error("connection pool: {0}")]
     Pool(#[from] r2d2::PoolError),
     #[error("blocking task failed: {0}")]
@@ -57,6 +57,23 @@ pub enum DbError {
 }
 
 pub type DbResult<T> = Result<T, DbError>;
+
+impl From<diesel::result::Error> for DbError {
+    /// A stored enum holding text no variant spells is corrupt data, not a query failure.
+    fn from(e: diesel::result::Error) -> Self {
+        if let diesel::result::Error::DeserializationError(cause) = &e {
+            // diesel wraps the column's error (in a `DeserializeFieldError` naming the field).
+            let mut current: Option<&(dyn std::error::Error + 'static)> = Some(cause.as_ref());
+            while let Some(err) = current {
+                if let Some(unknown) = err.downcast_ref::<UnknownStoredValue>() {
+                    return DbError::Corrupt(format!("{e}: {unknown}"));
+                }
+                current = err.source();
+            }
+        }
+        DbError::Query(e)
+    }
+}
 
 /// True when `err` is a unique-constraint violation.
 pub fn is_unique_violation(err: &diesel::result::Error) -> bool {

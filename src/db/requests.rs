@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use super::events::{self, Actor, Change};
 use super::schema::visit_requests;
 use super::{is_unique_violation, now, DbConnection, DbError, DbResult};
+use crate::domain::RequestStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = visit_requests)]
@@ -26,7 +27,7 @@ pub struct RequestRow {
     pub deadline: NaiveDate,
     /// JSON array of preferred windows.
     pub preferred_windows: String,
-    pub status: String,
+    pub status: RequestStatus,
     pub version: i32,
     pub idempotency_key: Option<String>,
     pub idempotency_fingerprint: Option<String>,
@@ -49,7 +50,7 @@ pub struct NewRequest {
     pub earliest_date: NaiveDate,
     pub deadline: NaiveDate,
     pub preferred_windows: String,
-    pub status: String,
+    pub status: RequestStatus,
     pub version: i32,
     pub idempotency_key: Option<String>,
     pub idempotency_fingerprint: Option<String>,
@@ -178,7 +179,7 @@ pub fn of_citizen(
 #[derive(Debug, Clone, Default)]
 pub struct RequestFilter {
     pub region_id: i64,
-    pub statuses: Vec<String>,
+    pub statuses: Vec<RequestStatus>,
     pub service_kind_id: Option<i64>,
     pub priorities: Vec<String>,
     /// Requests whose allowed dates overlap `from..=to`.
@@ -260,7 +261,7 @@ pub fn change(
         RequestChange::Cancel { reason } => (
             "cancelled",
             diesel::update(target)
-                .set((visit_requests::status.eq("cancelled"), bump))
+                .set((visit_requests::status.eq(RequestStatus::Cancelled), bump))
                 .execute(conn)?,
             reason.clone(),
         ),

@@ -17,6 +17,7 @@ use super::schema::{
 };
 use super::{now, DbConnection, DbError, DbResult};
 use crate::domain::ErrorCode;
+use crate::domain::RequestStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = routes)]
@@ -167,7 +168,7 @@ pub fn publish(
         .load(conn)?;
     let changed_requests: Vec<String> = requests
         .iter()
-        .filter(|r| r.updated_at > plan.created_at || matches!(r.status.as_str(), "cancelled"))
+        .filter(|r| r.updated_at > plan.created_at || r.status == RequestStatus::Cancelled)
         .map(|r| format!("{} ({})", r.id, r.status))
         .collect();
     let keys: Vec<(i64, NaiveDate)> = publication
@@ -308,16 +309,12 @@ pub fn publish(
                 continue;
             };
             // The team has been there already: the citizen has nothing new to hear.
-            if request
-                .status
-                .parse::<crate::domain::RequestStatus>()
-                .is_ok_and(|s| s.is_visited())
-            {
+            if request.status.is_visited() {
                 continue;
             }
             let unchanged = old_place.get(&stop.request_id)
                 == Some(&(route.team_id, route.date, stop.window_start))
-                && request.status == "scheduled";
+                && request.status == RequestStatus::Scheduled;
             if unchanged {
                 continue;
             }
@@ -325,7 +322,7 @@ pub fn publish(
                 conn,
                 actor,
                 request,
-                "scheduled",
+                RequestStatus::Scheduled,
                 "scheduled",
                 serde_json::json!({"schedule": {
                     "team_id": route.team_id, "date": route.date,
@@ -350,14 +347,14 @@ pub fn publish(
             .find(request_id)
             .select(RequestRow::as_select())
             .first(conn)?;
-        if request.status != "scheduled" {
+        if request.status != RequestStatus::Scheduled {
             continue;
         }
         set_status(
             conn,
             actor,
             &request,
-            "submitted",
+            RequestStatus::Submitted,
             "unscheduled",
             serde_json::json!({"schedule": {"unscheduled": true}}),
         )?;
@@ -572,7 +569,7 @@ pub(crate) fn set_status(
     conn: &mut DbConnection,
     actor: &Actor,
     request: &RequestRow,
-    status: &str,
+    status: RequestStatus,
     action: &str,
     detail: serde_json::Value,
 ) -> DbResult<()> {
@@ -597,9 +594,9 @@ pub(crate) fn set_status(
     )
 }
 
-fn with_status(status: &str, detail: serde_json::Value) -> serde_json::Value {
+fn with_status(status: RequestStatus, detail: serde_json::Value) -> serde_json::Value {
     let mut after = serde_json::Map::new();
-    after.insert("status".to_string(), status.into());
+    after.insert("status".to_string(), status.as_str().into());
     if let serde_json::Value::Object(extra) = detail {
         after.extend(extra);
     }

@@ -51,12 +51,72 @@ impl fmt::Display for Invalid {
     }
 }
 
+/// Text in the database that no variant of an enum stored as text spells: the row was written
+/// by something else, or by a version that knew more values. The db layer reports it as
+/// corrupt data (a 500 with the cause in the log), never a panic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownStoredValue {
+    pub type_name: &'static str,
+    pub value: String,
+}
+
+impl fmt::Display for UnknownStoredValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown {} {:?}", self.type_name, self.value)
+    }
+}
+
+impl std::error::Error for UnknownStoredValue {}
+
+/// A closed set of values spelled in snake_case on the wire and stored as `Text` in the
+/// database (on both backends: the impls are generic over any backend that stores `str` as
+/// `Text`, which includes the `MultiConnection` backend).
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema,
+            diesel::AsExpression, diesel::FromSqlRow,
+        )]
         #[serde(rename_all = "snake_case")]
+        #[diesel(sql_type = diesel::sql_types::Text)]
         pub enum $name { $($variant),+ }
+
+        impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for $name
+        where
+            DB: diesel::backend::Backend,
+            str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+        {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, DB>,
+            ) -> diesel::serialize::Result {
+                <str as diesel::serialize::ToSql<diesel::sql_types::Text, DB>>::to_sql(
+                    self.as_str(),
+                    out,
+                )
+            }
+        }
+
+        impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for $name
+        where
+            DB: diesel::backend::Backend,
+            String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+                let text =
+                    <String as diesel::deserialize::FromSql<diesel::sql_types::Text, DB>>::from_sql(
+                        bytes,
+                    )?;
+                text.parse().map_err(|_| {
+                    UnknownStoredValue {
+                        type_name: stringify!($name),
+                        value: text,
+                    }
+                    .into()
+                })
+            }
+        }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];

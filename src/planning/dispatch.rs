@@ -22,7 +22,7 @@ use crate::db::dispatch::{LiveRoute, LiveStop, RouteChange, RouteEdit, Snapshot}
 use crate::db::plans::Placement;
 use crate::db::requests::RequestRow;
 use crate::db::routes::{PublishRoute, PublishStop};
-use crate::domain::{ErrorCode, Invalid};
+use crate::domain::{ErrorCode, Invalid, RequestStatus};
 
 /// Why a change cannot be worked out; `api::error` maps each to HTTP.
 #[derive(Debug)]
@@ -259,7 +259,7 @@ struct Work<'s> {
 }
 
 fn made(stop: &LiveStop) -> bool {
-    made_on_route(&stop.request.status)
+    made_on_route(stop.request.status)
 }
 
 fn team_of(snapshot: &Snapshot, team_id: i64) -> Result<&TeamRow, EditError> {
@@ -811,7 +811,7 @@ pub fn replan_problem(
     let mut requests = Vec::new();
     for route in snapshot.routes.iter().filter(|r| r.route.date == date) {
         for stop in &route.stops {
-            if stop.request.status == "cancelled" {
+            if stop.request.status == RequestStatus::Cancelled {
                 continue;
             }
             requests.push((
@@ -988,7 +988,7 @@ pub fn propose_replan(
         .collect();
     let mut dropped = Vec::new();
     for (id, (route, stop)) in &stops {
-        if placed.contains(id) || made(stop) || stop.request.status != "scheduled" {
+        if placed.contains(id) || made(stop) || stop.request.status != RequestStatus::Scheduled {
             continue;
         }
         let why = reasons.get(id.to_string().as_str());
@@ -1125,7 +1125,7 @@ fn proposal(snapshot: &Snapshot, outcome: Outcome<'_>) -> Result<Proposal, EditE
                 return Err(internal("a stop without times and without a window"));
             };
             let window_changed = !keeps_window;
-            if window_changed && live.request.status == "scheduled" {
+            if window_changed && live.request.status == RequestStatus::Scheduled {
                 tell_citizens.push(live.request.id);
             }
             let issues: Vec<IssueView> = timed

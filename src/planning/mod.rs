@@ -15,7 +15,7 @@ use utoipa::ToSchema;
 use crate::db::catalog::{RegionRow, ServiceKindRow, TeamRow};
 use crate::db::plans::{Placed, Placement};
 use crate::db::requests::RequestRow;
-use crate::domain::{PreferredWindow, VehicleProfile, Weekday, WeeklyShiftPattern};
+use crate::domain::{PreferredWindow, RequestStatus, VehicleProfile, Weekday, WeeklyShiftPattern};
 
 /// Everything a plan reads, loaded in one go.
 #[derive(Debug, Clone)]
@@ -27,13 +27,6 @@ pub struct PlanInput {
     pub requests: Vec<(RequestRow, Placed)>,
     /// Teams taken off a day: (team, date).
     pub absences: Vec<(i64, NaiveDate)>,
-}
-
-/// Has the team already been there (started or finished the visit)?
-pub fn is_visited(status: &str) -> bool {
-    status
-        .parse::<crate::domain::RequestStatus>()
-        .is_ok_and(|s| s.is_visited())
 }
 
 /// Speed and road circuity of each way of travelling, for the great-circle travel model.
@@ -57,13 +50,13 @@ pub(crate) fn planner_date(date: NaiveDate) -> Result<planner::Date, String> {
 /// A stop the team has been to: started, finished, or tried and missed (a missed visit waits
 /// for a new plan, but its attempt stays on the day's route as history).
 fn already_made(request: &RequestRow, placed: &Placed) -> bool {
-    placed.is_some() && made_on_route(&request.status)
+    placed.is_some() && made_on_route(request.status)
 }
 
 /// Of a stop on a route: the team has been there (the visit started, is done, or was tried
 /// and missed).
-pub(crate) fn made_on_route(status: &str) -> bool {
-    is_visited(status) || status == "missed"
+pub(crate) fn made_on_route(status: RequestStatus) -> bool {
+    status.is_visited() || status == RequestStatus::Missed
 }
 
 /// The planner's problem for `dates` (sorted, distinct). What coordinators and teams fixed

@@ -96,7 +96,7 @@ fn route_view(snapshot: &Snapshot, route: &LiveRoute, clock: Clock) -> DispatchR
             .map(|s| DispatchStopView {
                 request_id: s.request.id,
                 position: s.stop.position,
-                status: s.request.status.clone(),
+                status: s.request.status.to_string(),
                 priority: s.request.priority.clone(),
                 pinned: s.stop.pinned,
                 location: Coordinates {

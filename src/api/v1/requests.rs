@@ -239,7 +239,7 @@ pub async fn create(
         earliest_date: input.earliest_date,
         deadline: input.deadline,
         preferred_windows: serde_json::to_string(&windows).map_err(ApiError::internal)?,
-        status: RequestStatus::Submitted.as_str().into(),
+        status: RequestStatus::Submitted,
         version: 1,
         idempotency_key: key.0.clone(),
         idempotency_fingerprint: key.0.as_ref().map(|_| fingerprint.clone()),
@@ -368,19 +368,16 @@ pub async fn request_events(
 fn parse_list<T: std::str::FromStr<Err = String>>(
     field: &str,
     value: &Option<String>,
-) -> Result<Vec<String>, ApiError> {
+) -> Result<Vec<T>, ApiError> {
     let Some(value) = value else {
         return Ok(Vec::new());
     };
     value
         .split(',')
         .map(|s| {
-            s.trim()
-                .parse::<T>()
-                .map(|_| s.trim().to_string())
-                .map_err(|e| {
-                    ApiError::new(ErrorCode::InvalidQuery, e).with_field(field.to_string())
-                })
+            s.trim().parse::<T>().map_err(|e| {
+                ApiError::new(ErrorCode::InvalidQuery, e).with_field(field.to_string())
+            })
         })
         .collect()
 }
@@ -442,7 +439,10 @@ pub async fn list(
         region_id,
         statuses: parse_list::<RequestStatus>("status", &q.status)?,
         service_kind_id: q.service_kind_id,
-        priorities: parse_list::<Priority>("priority", &q.priority)?,
+        priorities: parse_list::<Priority>("priority", &q.priority)?
+            .iter()
+            .map(|p| p.to_string())
+            .collect(),
         from: q.from,
         to: q.to,
         bbox: parse_bbox(&q.bbox)?,
@@ -464,7 +464,7 @@ async fn apply_change(
     change: RequestChange,
 ) -> Result<HttpResponse, ApiError> {
     let row = visible(state, who, id).await?;
-    let status: RequestStatus = row.status.parse().map_err(ApiError::internal)?;
+    let status = row.status;
     if row.version != version {
         return Err(DbError::VersionConflict {
             current: row.version,

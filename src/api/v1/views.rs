@@ -68,7 +68,7 @@ impl TryFrom<RequestRow> for VisitRequestView {
             earliest_date: r.earliest_date,
             deadline: r.deadline,
             preferred_windows: stored("preferred_windows", &r.preferred_windows)?,
-            status: stored_enum("status", &r.status)?,
+            status: r.status,
             version: r.version,
             created_at: utc(r.created_at),
             updated_at: utc(r.updated_at),
