@@ -11,7 +11,9 @@ use crate::db::catalog::{self, NewRegion, NewServiceKind, NewTeam};
 use crate::db::events::Actor;
 use crate::db::requests::{self, NewRequest};
 use crate::db::{self, DbConnection};
-use crate::domain::{Boundary, Coordinates, PreferredWindow, RequestStatus, WeeklyShiftPattern};
+use crate::domain::{
+    Boundary, Coordinates, PreferredWindow, Priority, RequestStatus, WeeklyShiftPattern,
+};
 
 pub const REGION_NAME: &str = "Kabupaten Kulon Progo";
 const VILLAGES_CSV: &str = include_str!("../assets/kulon_progo_villages.csv");
@@ -254,13 +256,13 @@ pub fn seed(conn: &mut DbConnection, today: NaiveDate) -> anyhow::Result<DemoSum
             let bedridden = rng.below(5) == 0;
             let needs: Vec<&str> = if bedridden { vec!["bedridden"] } else { vec![] };
             let priority = match rng.below(20) {
-                0 => "urgent",
-                1..=4 => "high",
-                5..=16 => "normal",
-                _ => "low",
+                0 => Priority::Urgent,
+                1..=4 => Priority::High,
+                5..=16 => Priority::Normal,
+                _ => Priority::Low,
             };
-            let priority = if bedridden && priority != "urgent" {
-                "high"
+            let priority = if bedridden && priority != Priority::Urgent {
+                Priority::High
             } else {
                 priority
             };
@@ -296,7 +298,7 @@ pub fn seed(conn: &mut DbConnection, today: NaiveDate) -> anyhow::Result<DemoSum
                     ),
                     notes: None,
                     accessibility_needs: serde_json::to_string(&needs)?,
-                    priority: priority.into(),
+                    priority,
                     earliest_date: earliest,
                     deadline,
                     preferred_windows: serde_json::to_string(&windows)?,

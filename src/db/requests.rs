@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use super::events::{self, Actor, Change};
 use super::schema::visit_requests;
 use super::{is_unique_violation, now, DbConnection, DbError, DbResult};
-use crate::domain::RequestStatus;
+use crate::domain::{Priority, RequestStatus};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = visit_requests)]
@@ -22,7 +22,7 @@ pub struct RequestRow {
     pub notes: Option<String>,
     /// JSON array of accessibility needs.
     pub accessibility_needs: String,
-    pub priority: String,
+    pub priority: Priority,
     pub earliest_date: NaiveDate,
     pub deadline: NaiveDate,
     /// JSON array of preferred windows.
@@ -46,7 +46,7 @@ pub struct NewRequest {
     pub address: String,
     pub notes: Option<String>,
     pub accessibility_needs: String,
-    pub priority: String,
+    pub priority: Priority,
     pub earliest_date: NaiveDate,
     pub deadline: NaiveDate,
     pub preferred_windows: String,
@@ -181,7 +181,7 @@ pub struct RequestFilter {
     pub region_id: i64,
     pub statuses: Vec<RequestStatus>,
     pub service_kind_id: Option<i64>,
-    pub priorities: Vec<String>,
+    pub priorities: Vec<Priority>,
     /// Requests whose allowed dates overlap `from..=to`.
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
@@ -239,7 +239,7 @@ pub fn list(
 pub enum RequestChange {
     Cancel { reason: Option<String> },
     PreferredWindows(String),
-    Priority(String),
+    Priority(Priority),
 }
 
 pub fn change(

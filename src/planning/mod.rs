@@ -15,7 +15,9 @@ use utoipa::ToSchema;
 use crate::db::catalog::{RegionRow, ServiceKindRow, TeamRow};
 use crate::db::plans::{Placed, Placement};
 use crate::db::requests::RequestRow;
-use crate::domain::{PreferredWindow, RequestStatus, VehicleProfile, Weekday, WeeklyShiftPattern};
+use crate::domain::{
+    PreferredWindow, Priority, RequestStatus, VehicleProfile, Weekday, WeeklyShiftPattern,
+};
 
 /// Everything a plan reads, loaded in one go.
 #[derive(Debug, Clone)]
@@ -262,11 +264,11 @@ pub(crate) fn planner_job(
         earliest_date: Some(planner_date(earliest)?),
         deadline: Some(planner_date(deadline)?),
         skills: kind.required_skill.iter().cloned().collect(),
-        priority: match request.priority.as_str() {
-            "urgent" => planner::Priority::Urgent,
-            "high" => planner::Priority::High,
-            "low" => planner::Priority::Low,
-            _ => planner::Priority::Normal,
+        priority: match request.priority {
+            Priority::Urgent => planner::Priority::Urgent,
+            Priority::High => planner::Priority::High,
+            Priority::Normal => planner::Priority::Normal,
+            Priority::Low => planner::Priority::Low,
         },
         pin,
         group: None,

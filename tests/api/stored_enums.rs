@@ -3,7 +3,7 @@
 
 use diesel::RunQueryDsl;
 use jemput::db::{requests, DbError};
-use jemput::domain::RequestStatus;
+use jemput::domain::{Priority, RequestStatus};
 
 use crate::both_backends;
 use crate::helpers::{spawn, Backend};
@@ -15,9 +15,12 @@ async fn a_stored_status_reads_back_as_its_enum_and_unknown_text_is_corrupt(back
     let citizen = app.citizen("081200000090").await;
     let id = app.create_request(&citizen, &region).await.id();
     let mut conn = app.db.get().unwrap();
+    let stored = requests::find(&mut conn, id).unwrap();
+    assert_eq!(stored.status, RequestStatus::Submitted);
     assert_eq!(
-        requests::find(&mut conn, id).unwrap().status,
-        RequestStatus::Submitted
+        stored.priority,
+        Priority::High,
+        "bedridden starts one step up"
     );
 
     diesel::sql_query(format!(

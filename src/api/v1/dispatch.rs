@@ -97,7 +97,7 @@ fn route_view(snapshot: &Snapshot, route: &LiveRoute, clock: Clock) -> DispatchR
                 request_id: s.request.id,
                 position: s.stop.position,
                 status: s.request.status.to_string(),
-                priority: s.request.priority.clone(),
+                priority: s.request.priority.to_string(),
                 pinned: s.stop.pinned,
                 location: Coordinates {
                     lat: s.request.lat,

@@ -235,7 +235,7 @@ pub async fn create(
         address,
         notes,
         accessibility_needs: serde_json::to_string(&needs).map_err(ApiError::internal)?,
-        priority: priority.as_str().into(),
+        priority,
         earliest_date: input.earliest_date,
         deadline: input.deadline,
         preferred_windows: serde_json::to_string(&windows).map_err(ApiError::internal)?,
@@ -439,10 +439,7 @@ pub async fn list(
         region_id,
         statuses: parse_list::<RequestStatus>("status", &q.status)?,
         service_kind_id: q.service_kind_id,
-        priorities: parse_list::<Priority>("priority", &q.priority)?
-            .iter()
-            .map(|p| p.to_string())
-            .collect(),
+        priorities: parse_list::<Priority>("priority", &q.priority)?,
         from: q.from,
         to: q.to,
         bbox: parse_bbox(&q.bbox)?,
@@ -603,7 +600,7 @@ pub async fn set_priority(
     body: ValidJson<PriorityChange>,
 ) -> Result<HttpResponse, ApiError> {
     who.require(&[Role::Coordinator, Role::Admin])?;
-    let change = RequestChange::Priority(body.0.priority.as_str().to_string());
+    let change = RequestChange::Priority(body.0.priority);
     apply_change(
         &state,
         &who,

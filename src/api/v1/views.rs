@@ -64,7 +64,7 @@ impl TryFrom<RequestRow> for VisitRequestView {
             address: r.address,
             notes: r.notes,
             accessibility_needs: stored("accessibility_needs", &r.accessibility_needs)?,
-            priority: stored_enum("priority", &r.priority)?,
+            priority: r.priority,
             earliest_date: r.earliest_date,
             deadline: r.deadline,
             preferred_windows: stored("preferred_windows", &r.preferred_windows)?,
