@@ -422,7 +422,7 @@ impl Service {
                 conn,
                 &Actor::default(),
                 NewAccount {
-                    role: "admin".into(),
+                    role: jemput::domain::Role::Admin,
                     region_id: None,
                     phone: None,
                     username: Some("root".into()),

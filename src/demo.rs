@@ -12,7 +12,7 @@ use crate::db::events::Actor;
 use crate::db::requests::{self, NewRequest};
 use crate::db::{self, DbConnection};
 use crate::domain::{
-    Boundary, Coordinates, PreferredWindow, Priority, RequestStatus, WeeklyShiftPattern,
+    Boundary, Coordinates, PreferredWindow, Priority, RequestStatus, Role, WeeklyShiftPattern,
 };
 
 pub const REGION_NAME: &str = "Kabupaten Kulon Progo";
@@ -102,8 +102,8 @@ pub fn seed(conn: &mut DbConnection, today: NaiveDate) -> anyhow::Result<DemoSum
                 created_at: now,
             },
         )?;
-        let staff = |role: &str, region_id: Option<i64>, username: &str, name: &str| NewAccount {
-            role: role.into(),
+        let staff = |role: Role, region_id: Option<i64>, username: &str, name: &str| NewAccount {
+            role,
             region_id,
             phone: None,
             username: Some(username.into()),
@@ -113,12 +113,16 @@ pub fn seed(conn: &mut DbConnection, today: NaiveDate) -> anyhow::Result<DemoSum
             active: true,
             created_at: now,
         };
-        accounts::insert(conn, &system, staff("admin", None, "admin", "Admin Jemput"))?;
+        accounts::insert(
+            conn,
+            &system,
+            staff(Role::Admin, None, "admin", "Admin Jemput"),
+        )?;
         accounts::insert(
             conn,
             &system,
             staff(
-                "coordinator",
+                Role::Coordinator,
                 Some(region.id),
                 "koordinator",
                 "Koordinator Kulon Progo",
@@ -225,7 +229,7 @@ pub fn seed(conn: &mut DbConnection, today: NaiveDate) -> anyhow::Result<DemoSum
                 conn,
                 &system,
                 staff(
-                    "officer",
+                    Role::Officer,
                     Some(region.id),
                     &format!("petugas{}", i + 1),
                     &format!("Petugas {}", district),

@@ -142,7 +142,7 @@ pub async fn create_staff(
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
     let new = NewAccount {
-        role: b.role.as_str().into(),
+        role: b.role,
         region_id,
         phone: None,
         username: Some(username),

@@ -72,10 +72,7 @@ fn issue_tokens(
     state: &AppState,
     account: &accounts::AccountRow,
 ) -> DbResult<Result<Tokens, ApiError>> {
-    let role: Role = match account.role.parse() {
-        Ok(r) => r,
-        Err(e) => return Err(db::DbError::Corrupt(e)),
-    };
+    let role = account.role;
     let (refresh_token, hash) = auth::new_refresh_token();
     let expires = db::now() + chrono::Duration::days(state.settings.auth.refresh_token_ttl_days);
     accounts::refresh_insert(conn, account.id, &hash, expires)?;

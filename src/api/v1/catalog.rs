@@ -481,7 +481,7 @@ pub async fn add_member(
                 Err(DbError::NotFound) => return Ok(false),
                 Err(e) => return Err(e),
             };
-            if account.role != Role::Officer.as_str() || account.region_id != Some(team.region_id) {
+            if account.role != Role::Officer || account.region_id != Some(team.region_id) {
                 return Ok(false);
             }
             catalog::team_member_add(conn, &actor, &team, account_id)?;

@@ -230,7 +230,7 @@ impl TeamView {
                                 account_id: m.account_id,
                                 username: m.username,
                                 display_name: m.display_name,
-                                role: stored_enum("role", &m.role)?,
+                                role: m.role,
                             })
                         })
                         .collect::<Result<Vec<_>, ApiError>>()
