@@ -72,7 +72,7 @@ pub fn record_batch(
             .values((
                 field_events::account_id.eq(account_id),
                 field_events::client_event_id.eq(&event.client_event_id),
-                field_events::kind.eq(event.kind.as_str()),
+                field_events::kind.eq(event.kind),
                 field_events::request_id.eq(event.request_id),
                 field_events::reason.eq(&event.reason),
                 field_events::lat.eq(event.position.map(|p| p.0)),
