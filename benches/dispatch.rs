@@ -1075,7 +1075,12 @@ async fn push_rate(svc: &Service, fake: &FakeFcm, accounts: &[i64], n: usize) ->
                     NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
                     &("09:30".to_string(), "11:00".to_string()),
                 );
-                queued += outbox::enqueue_for_account(conn, "visit_scheduled", account, &message)?;
+                queued += outbox::enqueue_for_account(
+                    conn,
+                    jemput::domain::PushKind::VisitScheduled,
+                    account,
+                    &message,
+                )?;
                 i += 1;
             }
             // Just before the commit: the rows become visible to the worker right after.

@@ -20,7 +20,7 @@ use super::routes::{
 use super::schema::{route_stops, routes, team_absences, teams, visit_requests};
 use super::{is_unique_violation, now, DbConnection, DbError, DbResult};
 use crate::domain::ErrorCode;
-use crate::domain::RequestStatus;
+use crate::domain::{PushKind, RequestStatus};
 
 #[derive(Debug, Clone)]
 pub struct LiveStop {
@@ -367,7 +367,7 @@ pub fn apply_edit(
             for member in members_of(conn, change.team_id)? {
                 applied.pushes += outbox::enqueue_for_account(
                     conn,
-                    "route_changed",
+                    PushKind::RouteChanged,
                     member,
                     &notices.route_changed(change.team_id, change.date, version),
                 )?;
@@ -397,7 +397,7 @@ pub fn apply_edit(
             let language = language_of(conn, request.citizen_id)?;
             applied.pushes += outbox::enqueue_for_account(
                 conn,
-                "visit_scheduled",
+                PushKind::VisitScheduled,
                 request.citizen_id,
                 &notices.visit_scheduled(&language, request.id, change.date, &stop.window_local),
             )?;
@@ -416,7 +416,7 @@ pub fn apply_edit(
         let language = language_of(conn, request.citizen_id)?;
         applied.pushes += outbox::enqueue_for_account(
             conn,
-            "visit_unscheduled",
+            PushKind::VisitUnscheduled,
             request.citizen_id,
             &notices.visit_unscheduled(&language, request.id),
         )?;

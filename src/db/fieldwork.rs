@@ -11,7 +11,7 @@ use super::requests::RequestRow;
 use super::routes::{language_of, set_status, Notices};
 use super::schema::{field_events, route_stops, routes, team_members, visit_requests};
 use super::{now, DbConnection, DbResult};
-use crate::domain::{FieldEventKind, RequestStatus};
+use crate::domain::{FieldEventKind, PushKind, RequestStatus};
 
 /// One report, as parsed from the phone.
 #[derive(Debug, Clone)]
@@ -144,15 +144,23 @@ fn apply(
             serde_json::json!({"reason": event.reason, "client_at": event.client_at}),
         )?;
         let language = language_of(conn, request.citizen_id)?;
-        let message = match event.kind {
-            FieldEventKind::Completed => Some(notices.visit_done(&language, request.id)),
-            FieldEventKind::CitizenAbsent | FieldEventKind::CouldNotComplete => {
-                Some(notices.visit_missed(&language, request.id))
-            }
+        let push = match event.kind {
+            FieldEventKind::Completed => Some((
+                PushKind::Completed,
+                notices.visit_done(&language, request.id),
+            )),
+            FieldEventKind::CitizenAbsent => Some((
+                PushKind::CitizenAbsent,
+                notices.visit_missed(&language, request.id),
+            )),
+            FieldEventKind::CouldNotComplete => Some((
+                PushKind::CouldNotComplete,
+                notices.visit_missed(&language, request.id),
+            )),
             _ => None,
         };
-        if let Some(message) = message {
-            outbox::enqueue_for_account(conn, event.kind.as_str(), request.citizen_id, &message)?;
+        if let Some((kind, message)) = push {
+            outbox::enqueue_for_account(conn, kind, request.citizen_id, &message)?;
         }
     }
     if stop_done {
@@ -198,7 +206,7 @@ fn tell_next_citizen(
     let eta = local(planned_start + delay.max(chrono::Duration::zero()));
     outbox::enqueue_for_account(
         conn,
-        "visit_on_the_way",
+        PushKind::VisitOnTheWay,
         citizen,
         &notices.visit_on_the_way(&language, request_id, &eta),
     )?;

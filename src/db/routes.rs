@@ -17,7 +17,7 @@ use super::schema::{
 };
 use super::{now, DbConnection, DbError, DbResult};
 use crate::domain::ErrorCode;
-use crate::domain::RequestStatus;
+use crate::domain::{PushKind, RequestStatus};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = routes)]
@@ -295,7 +295,7 @@ pub fn publish(
         for member in members_of(conn, key.0)? {
             result.pushes += outbox::enqueue_for_account(
                 conn,
-                "route_changed",
+                PushKind::RouteChanged,
                 member,
                 &notices.route_changed(key.0, key.1, version),
             )?;
@@ -333,7 +333,7 @@ pub fn publish(
             let language = language_of(conn, request.citizen_id)?;
             result.pushes += outbox::enqueue_for_account(
                 conn,
-                "visit_scheduled",
+                PushKind::VisitScheduled,
                 request.citizen_id,
                 &notices.visit_scheduled(&language, request.id, route.date, &stop.window_local),
             )?;
@@ -362,7 +362,7 @@ pub fn publish(
         let language = language_of(conn, request.citizen_id)?;
         result.pushes += outbox::enqueue_for_account(
             conn,
-            "visit_unscheduled",
+            PushKind::VisitUnscheduled,
             request.citizen_id,
             &notices.visit_unscheduled(&language, request.id),
         )?;
@@ -555,7 +555,7 @@ pub fn take_off_route(
     for member in members_of(conn, route.team_id)? {
         pushes += outbox::enqueue_for_account(
             conn,
-            "route_changed",
+            PushKind::RouteChanged,
             member,
             &notices.route_changed(route.team_id, route.date, version),
         )?;

@@ -216,6 +216,20 @@ string_enum!(
 );
 
 string_enum!(
+    /// What a queued push announces: the outbox row's `kind`. A field report's push keeps the
+    /// report's name (`completed`, `citizen_absent`, `could_not_complete`).
+    PushKind {
+        RouteChanged => "route_changed",
+        VisitScheduled => "visit_scheduled",
+        VisitUnscheduled => "visit_unscheduled",
+        VisitOnTheWay => "visit_on_the_way",
+        Completed => "completed",
+        CitizenAbsent => "citizen_absent",
+        CouldNotComplete => "could_not_complete",
+    }
+);
+
+string_enum!(
     /// Language of messages shown to people. Bahasa Indonesia first.
     Language { Id => "id", En => "en" }
 );
