@@ -25,7 +25,7 @@ use jemput::db::routes::Notices;
 use jemput::db::schema::outbox as outbox_table;
 use jemput::db::{self, outbox, Db, DbError};
 use jemput::demo::{self, Rng, Village};
-use jemput::domain::{Boundary, Coordinates, PreferredWindow, TimeOfDay};
+use jemput::domain::{Boundary, Coordinates, PreferredWindow, Priority, RequestStatus, TimeOfDay};
 use jemput::push::fcm::{AndroidPriority, FcmClient, Message, Outcome};
 use jemput::push::messages::JemputNotices;
 use jemput::startup::Application;
@@ -422,7 +422,7 @@ impl Service {
                 conn,
                 &Actor::default(),
                 NewAccount {
-                    role: "admin".into(),
+                    role: jemput::domain::Role::Admin,
                     region_id: None,
                     phone: None,
                     username: Some("root".into()),
@@ -771,7 +771,7 @@ fn new_request(
     at: Coordinates,
     village: &Village,
     rng: &mut Rng,
-    priority: &str,
+    priority: Priority,
     needs: &[&str],
     earliest: NaiveDate,
     deadline: NaiveDate,
@@ -797,11 +797,11 @@ fn new_request(
         ),
         notes,
         accessibility_needs: serde_json::to_string(needs).unwrap(),
-        priority: priority.into(),
+        priority,
         earliest_date: earliest,
         deadline,
         preferred_windows: serde_json::to_string(&windows).unwrap(),
-        status: "submitted".into(),
+        status: RequestStatus::Submitted,
         version: 1,
         idempotency_key: None,
         idempotency_fingerprint: None,
@@ -931,11 +931,11 @@ async fn plan_and_publish(svc: &Service) -> (PlanFigures, Vec<i64>) {
                 let (earliest, deadline) = (dates[first], dates[last]);
                 let bedridden = rng.below(5) == 0;
                 let priority = match rng.below(20) {
-                    0 => "urgent",
-                    _ if bedridden => "high",
-                    1..=4 => "high",
-                    5..=16 => "normal",
-                    _ => "low",
+                    0 => Priority::Urgent,
+                    _ if bedridden => Priority::High,
+                    1..=4 => Priority::High,
+                    5..=16 => Priority::Normal,
+                    _ => Priority::Low,
                 };
                 let needs: &[&str] = if bedridden { &["bedridden"] } else { &[] };
                 let day = dates[first + rng.below(last - first + 1)];
@@ -1075,7 +1075,12 @@ async fn push_rate(svc: &Service, fake: &FakeFcm, accounts: &[i64], n: usize) ->
                     NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
                     &("09:30".to_string(), "11:00".to_string()),
                 );
-                queued += outbox::enqueue_for_account(conn, "visit_scheduled", account, &message)?;
+                queued += outbox::enqueue_for_account(
+                    conn,
+                    jemput::domain::PushKind::VisitScheduled,
+                    account,
+                    &message,
+                )?;
                 i += 1;
             }
             // Just before the commit: the rows become visible to the worker right after.
@@ -1219,7 +1224,11 @@ async fn route_payload(svc: &Service) -> RouteFigures {
                     at,
                     &wates,
                     &mut rng,
-                    if i % 3 == 0 { "high" } else { "normal" },
+                    if i % 3 == 0 {
+                        Priority::High
+                    } else {
+                        Priority::Normal
+                    },
                     needs,
                     date,
                     date,

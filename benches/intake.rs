@@ -159,7 +159,7 @@ async fn seed(db: &db::Db, clients: usize) -> Seeded {
                     conn,
                     &Actor::default(),
                     NewAccount {
-                        role: "citizen".into(),
+                        role: jemput::domain::Role::Citizen,
                         region_id: None,
                         phone: Some(format!("+62812{:08}", 90_000_000 + i)),
                         username: None,

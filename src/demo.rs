@@ -11,7 +11,9 @@ use crate::db::catalog::{self, NewRegion, NewServiceKind, NewTeam};
 use crate::db::events::Actor;
 use crate::db::requests::{self, NewRequest};
 use crate::db::{self, DbConnection};
-use crate::domain::{Boundary, Coordinates, PreferredWindow, WeeklyShiftPattern};
+use crate::domain::{
+    Boundary, Coordinates, PreferredWindow, Priority, RequestStatus, Role, WeeklyShiftPattern,
+};
 
 pub const REGION_NAME: &str = "Kabupaten Kulon Progo";
 const VILLAGES_CSV: &str = include_str!("../assets/kulon_progo_villages.csv");
@@ -100,8 +102,8 @@ pub fn seed(conn: &mut DbConnection, today: NaiveDate) -> anyhow::Result<DemoSum
                 created_at: now,
             },
         )?;
-        let staff = |role: &str, region_id: Option<i64>, username: &str, name: &str| NewAccount {
-            role: role.into(),
+        let staff = |role: Role, region_id: Option<i64>, username: &str, name: &str| NewAccount {
+            role,
             region_id,
             phone: None,
             username: Some(username.into()),
@@ -111,12 +113,16 @@ pub fn seed(conn: &mut DbConnection, today: NaiveDate) -> anyhow::Result<DemoSum
             active: true,
             created_at: now,
         };
-        accounts::insert(conn, &system, staff("admin", None, "admin", "Admin Jemput"))?;
+        accounts::insert(
+            conn,
+            &system,
+            staff(Role::Admin, None, "admin", "Admin Jemput"),
+        )?;
         accounts::insert(
             conn,
             &system,
             staff(
-                "coordinator",
+                Role::Coordinator,
                 Some(region.id),
                 "koordinator",
                 "Koordinator Kulon Progo",
@@ -223,7 +229,7 @@ pub fn seed(conn: &mut DbConnection, today: NaiveDate) -> anyhow::Result<DemoSum
                 conn,
                 &system,
                 staff(
-                    "officer",
+                    Role::Officer,
                     Some(region.id),
                     &format!("petugas{}", i + 1),
                     &format!("Petugas {}", district),
@@ -254,13 +260,13 @@ pub fn seed(conn: &mut DbConnection, today: NaiveDate) -> anyhow::Result<DemoSum
             let bedridden = rng.below(5) == 0;
             let needs: Vec<&str> = if bedridden { vec!["bedridden"] } else { vec![] };
             let priority = match rng.below(20) {
-                0 => "urgent",
-                1..=4 => "high",
-                5..=16 => "normal",
-                _ => "low",
+                0 => Priority::Urgent,
+                1..=4 => Priority::High,
+                5..=16 => Priority::Normal,
+                _ => Priority::Low,
             };
-            let priority = if bedridden && priority != "urgent" {
-                "high"
+            let priority = if bedridden && priority != Priority::Urgent {
+                Priority::High
             } else {
                 priority
             };
@@ -296,11 +302,11 @@ pub fn seed(conn: &mut DbConnection, today: NaiveDate) -> anyhow::Result<DemoSum
                     ),
                     notes: None,
                     accessibility_needs: serde_json::to_string(&needs)?,
-                    priority: priority.into(),
+                    priority,
                     earliest_date: earliest,
                     deadline,
                     preferred_windows: serde_json::to_string(&windows)?,
-                    status: "submitted".into(),
+                    status: RequestStatus::Submitted,
                     version: 1,
                     idempotency_key: None,
                     idempotency_fingerprint: None,

@@ -12,6 +12,7 @@ use serde::de::DeserializeOwned;
 use super::error::ApiError;
 use super::AppState;
 use crate::db::events::Actor;
+use crate::domain::ErrorCode;
 use crate::domain::Role;
 
 /// The signed-in caller, from `Authorization: Bearer <access token>`.
@@ -48,8 +49,8 @@ impl Principal {
                 (None, _) => Err(ApiError::forbidden()),
             },
             Role::Admin => requested.ok_or_else(|| {
-                ApiError::bad_request(
-                    "invalid_query",
+                ApiError::new(
+                    ErrorCode::InvalidQuery,
                     "admins must name the region with region_id",
                 )
                 .with_field("region_id")
@@ -131,8 +132,7 @@ impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
         Box::pin(async move {
             if !is_json {
                 return Err(ApiError::new(
-                    actix_web::http::StatusCode::UNSUPPORTED_MEDIA_TYPE,
-                    "unsupported_media_type",
+                    ErrorCode::UnsupportedMediaType,
                     "send the body as application/json",
                 ));
             }
@@ -140,13 +140,9 @@ impl<T: DeserializeOwned + 'static> FromRequest for ValidJson<T> {
                 if e.as_response_error().status_code()
                     == actix_web::http::StatusCode::PAYLOAD_TOO_LARGE
                 {
-                    ApiError::new(
-                        actix_web::http::StatusCode::PAYLOAD_TOO_LARGE,
-                        "payload_too_large",
-                        "the body is too large",
-                    )
+                    ApiError::new(ErrorCode::PayloadTooLarge, "the body is too large")
                 } else {
-                    ApiError::bad_request("invalid_json", "the body could not be read")
+                    ApiError::new(ErrorCode::InvalidJson, "the body could not be read")
                 }
             })?;
             parse_json(&bytes).map(ValidJson)
@@ -159,7 +155,10 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
     serde_path_to_error::deserialize(de).map_err(|e| {
         let path = e.path().to_string();
         let inner = e.into_inner();
-        let err = ApiError::bad_request("invalid_json", format!("invalid JSON body: {inner}"));
+        let err = ApiError::new(
+            ErrorCode::InvalidJson,
+            format!("invalid JSON body: {inner}"),
+        );
         if path.is_empty() || path == "." {
             err
         } else {
@@ -172,8 +171,7 @@ pub fn parse_json<T: DeserializeOwned>(bytes: &[u8]) -> Result<T, ApiError> {
 fn if_match(req: &HttpRequest) -> Result<&str, ApiError> {
     let value = req.headers().get(header::IF_MATCH).ok_or_else(|| {
         ApiError::new(
-            actix_web::http::StatusCode::PRECONDITION_REQUIRED,
-            "precondition_required",
+            ErrorCode::PreconditionRequired,
             "send If-Match with the version you are changing (the ETag you read)",
         )
     })?;
@@ -183,8 +181,11 @@ fn if_match(req: &HttpRequest) -> Result<&str, ApiError> {
         .map(|s| s.trim().trim_start_matches("W/").trim_matches('"'))
         .filter(|s| !s.is_empty())
         .ok_or_else(|| {
-            ApiError::bad_request("missing_header", "If-Match must hold an ETag you read")
-                .with_field("If-Match")
+            ApiError::new(
+                ErrorCode::MissingHeader,
+                "If-Match must hold an ETag you read",
+            )
+            .with_field("If-Match")
         })
 }
 
@@ -205,8 +206,8 @@ impl FromRequest for IfMatch {
 /// handed out, so it is a stale copy (409), not a malformed header.
 fn version_tag(tag: &str) -> Result<i32, ApiError> {
     let malformed = || {
-        ApiError::bad_request(
-            "missing_header",
+        ApiError::new(
+            ErrorCode::MissingHeader,
             "If-Match must hold a version such as \"3\"",
         )
         .with_field("If-Match")
@@ -217,8 +218,8 @@ fn version_tag(tag: &str) -> Result<i32, ApiError> {
     match tag.parse::<i32>() {
         Ok(version) if version >= 1 => Ok(version),
         Ok(_) => Err(malformed()),
-        Err(_) => Err(ApiError::conflict(
-            "version_conflict",
+        Err(_) => Err(ApiError::new(
+            ErrorCode::VersionConflict,
             format!("no copy ever had version {tag}: reload and try again"),
         )),
     }
@@ -325,8 +326,8 @@ impl FromRequest for IdempotencyKey {
                 })
                 .map(|s| IdempotencyKey(Some(s.to_string())))
                 .ok_or_else(|| {
-                    ApiError::bad_request(
-                        "missing_header",
+                    ApiError::new(
+                        ErrorCode::MissingHeader,
                         "Idempotency-Key must be 1-100 visible ASCII characters",
                     )
                     .with_field("Idempotency-Key")
@@ -352,13 +353,13 @@ impl Page {
         let offset = self.offset.unwrap_or(0);
         if !(1..=200).contains(&limit) {
             return Err(
-                ApiError::bad_request("invalid_query", "limit must be between 1 and 200")
+                ApiError::new(ErrorCode::InvalidQuery, "limit must be between 1 and 200")
                     .with_field("limit"),
             );
         }
         if !(0..=1_000_000).contains(&offset) {
-            return Err(ApiError::bad_request(
-                "invalid_query",
+            return Err(ApiError::new(
+                ErrorCode::InvalidQuery,
                 "offset must be between 0 and 1000000",
             )
             .with_field("offset"));

@@ -6,6 +6,7 @@ use utoipa::ToSchema;
 
 use super::error::{ApiError, ErrorBody};
 use super::AppState;
+use crate::domain::ErrorCode;
 
 #[derive(Serialize, ToSchema)]
 pub struct Health {
@@ -23,7 +24,10 @@ pub async fn live() -> HttpResponse {
 pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.db.ping().await.map_err(|e| {
         tracing::warn!(error = %e, "readiness check failed");
-        ApiError::unavailable("database_unavailable", "the database is unreachable")
+        ApiError::new(
+            ErrorCode::DatabaseUnavailable,
+            "the database is unreachable",
+        )
     })?;
     Ok(HttpResponse::Ok().json(Health { status: "ready" }))
 }

@@ -19,6 +19,7 @@ use crate::auth::TokenKeys;
 use crate::config::Settings;
 use crate::db::Db;
 use crate::domain::BoundaryCache;
+use crate::domain::ErrorCode;
 use error::ApiError;
 
 /// What every handler can reach.
@@ -79,14 +80,8 @@ struct ErrorCodes;
 
 impl Modify for ErrorCodes {
     fn modify(&self, openapi: &mut utoipa::openapi::OpenApi) {
-        let codes: serde_json::Map<String, serde_json::Value> = error::ERROR_CODES
-            .iter()
-            .map(|(code, meaning)| {
-                (
-                    code.to_string(),
-                    serde_json::Value::String(meaning.to_string()),
-                )
-            })
+        let codes: serde_json::Map<String, serde_json::Value> = error::documented_codes()
+            .map(|(code, meaning)| (code.to_string(), serde_json::Value::String(meaning)))
             .collect();
         let mut extensions = utoipa::openapi::extensions::Extensions::default();
         extensions.insert(
@@ -183,7 +178,10 @@ impl actix_governor::KeyExtractor for JsonPeerIp {
         req: &actix_web::dev::ServiceRequest,
     ) -> Result<Self::Key, Self::KeyExtractionError> {
         req.peer_addr().map(|a| a.ip()).ok_or_else(|| {
-            ApiError::bad_request("invalid_request", "could not tell the client's address")
+            ApiError::new(
+                ErrorCode::InvalidRequest,
+                "could not tell the client's address",
+            )
         })
     }
 
@@ -199,11 +197,13 @@ impl actix_governor::KeyExtractor for JsonPeerIp {
             .wait_time_from(DefaultClock::default().now())
             .as_secs()
             .max(1);
-        actix_web::ResponseError::error_response(&ApiError::too_many(
-            "rate_limited",
-            format!("too many sign-in attempts from this address; retry in {wait}s"),
-            wait,
-        ))
+        actix_web::ResponseError::error_response(
+            &ApiError::new(
+                ErrorCode::RateLimited,
+                format!("too many sign-in attempts from this address; retry in {wait}s"),
+            )
+            .with_retry_after(wait),
+        )
     }
 }
 
@@ -226,7 +226,11 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
 pub fn configure_extractors(cfg: &mut web::ServiceConfig, max_body_bytes: usize) {
     cfg.app_data(web::PayloadConfig::new(max_body_bytes))
         .app_data(web::QueryConfig::default().error_handler(|err, _| {
-            ApiError::bad_request("invalid_query", format!("invalid query string: {err}")).into()
+            ApiError::new(
+                ErrorCode::InvalidQuery,
+                format!("invalid query string: {err}"),
+            )
+            .into()
         }))
         .app_data(
             web::PathConfig::default().error_handler(|_, _| ApiError::not_found("resource").into()),

@@ -6,12 +6,13 @@ use diesel::prelude::*;
 use super::events::{self, Actor, Change};
 use super::schema::{accounts, devices, otp_codes, refresh_tokens, team_members};
 use super::{is_unique_violation, now, DbConnection, DbError, DbResult};
+use crate::domain::Role;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = accounts)]
 pub struct AccountRow {
     pub id: i64,
-    pub role: String,
+    pub role: Role,
     pub region_id: Option<i64>,
     pub phone: Option<String>,
     pub username: Option<String>,
@@ -25,7 +26,7 @@ pub struct AccountRow {
 #[derive(Debug, Insertable)]
 #[diesel(table_name = accounts)]
 pub struct NewAccount {
-    pub role: String,
+    pub role: Role,
     pub region_id: Option<i64>,
     pub phone: Option<String>,
     pub username: Option<String>,
@@ -96,7 +97,7 @@ pub fn find_or_create_citizen(conn: &mut DbConnection, phone: &str) -> DbResult<
         conn,
         &Actor::default(),
         NewAccount {
-            role: "citizen".into(),
+            role: Role::Citizen,
             region_id: None,
             phone: Some(phone.to_string()),
             username: None,

@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::events::{self, Actor, Change};
 use super::schema::{accounts, regions, service_kinds, team_members, teams};
 use super::{is_unique_violation, next_version, now, DbConnection, DbError, DbResult};
+use crate::domain::Role;
 
 // --- regions ----------------------------------------------------------------------------------
 
@@ -374,7 +375,7 @@ pub struct MemberRow {
     pub account_id: i64,
     pub username: Option<String>,
     pub display_name: String,
-    pub role: String,
+    pub role: Role,
 }
 
 pub fn team_members(conn: &mut DbConnection, team_id: i64) -> DbResult<Vec<MemberRow>> {

@@ -15,10 +15,12 @@ use super::outbox;
 use super::requests::RequestRow;
 use super::routes::{
     language_of, members_of, set_status, store_route, Notices, PublishRoute, RouteRow, RouteTarget,
-    StopRow, VERSION_CONFLICT,
+    StopRow,
 };
 use super::schema::{route_stops, routes, team_absences, teams, visit_requests};
 use super::{is_unique_violation, lock_region, now, DbConnection, DbError, DbResult};
+use crate::domain::ErrorCode;
+use crate::domain::{PushKind, RequestStatus};
 
 #[derive(Debug, Clone)]
 pub struct LiveStop {
@@ -278,7 +280,7 @@ pub struct EditApplied {
 
 fn stale(message: String) -> DbError {
     DbError::Refused {
-        code: VERSION_CONFLICT,
+        code: ErrorCode::VersionConflict,
         message,
     }
 }
@@ -436,7 +438,7 @@ pub fn apply_edit(
             for member in members_of(conn, change.team_id)? {
                 applied.pushes += outbox::enqueue_for_account(
                     conn,
-                    "route_changed",
+                    PushKind::RouteChanged,
                     member,
                     &notices.route_changed(change.team_id, change.date, version),
                 )?;
@@ -456,7 +458,7 @@ pub fn apply_edit(
                 conn,
                 actor,
                 &request,
-                "scheduled",
+                RequestStatus::Scheduled,
                 "rescheduled",
                 serde_json::json!({"schedule": {
                     "team_id": change.team_id, "date": change.date,
@@ -466,7 +468,7 @@ pub fn apply_edit(
             let language = language_of(conn, request.citizen_id)?;
             applied.pushes += outbox::enqueue_for_account(
                 conn,
-                "visit_scheduled",
+                PushKind::VisitScheduled,
                 request.citizen_id,
                 &notices.visit_scheduled(&language, request.id, change.date, &stop.window_local),
             )?;
@@ -478,14 +480,14 @@ pub fn apply_edit(
             conn,
             actor,
             &request,
-            "submitted",
+            RequestStatus::Submitted,
             "unscheduled",
             serde_json::json!({"schedule": {"unscheduled": true}, "change": edit.action}),
         )?;
         let language = language_of(conn, request.citizen_id)?;
         applied.pushes += outbox::enqueue_for_account(
             conn,
-            "visit_unscheduled",
+            PushKind::VisitUnscheduled,
             request.citizen_id,
             &notices.visit_unscheduled(&language, request.id),
         )?;

@@ -11,7 +11,7 @@ use super::requests::RequestRow;
 use super::routes::{language_of, set_status, Notices};
 use super::schema::{field_events, route_stops, routes, team_members, teams, visit_requests};
 use super::{lock_account, lock_region, now, DbConnection, DbResult};
-use crate::domain::FieldEventKind;
+use crate::domain::{FieldEventKind, PushKind, RequestStatus};
 
 /// One report, as parsed from the phone.
 #[derive(Debug, Clone)]
@@ -98,7 +98,7 @@ pub fn record_batch(
             .values((
                 field_events::account_id.eq(account_id),
                 field_events::client_event_id.eq(&event.client_event_id),
-                field_events::kind.eq(event.kind.as_str()),
+                field_events::kind.eq(event.kind),
                 field_events::request_id.eq(known_request),
                 field_events::reason.eq(&event.reason),
                 field_events::lat.eq(event.position.map(|p| p.0)),
@@ -145,16 +145,21 @@ fn apply(
         .find(request_id)
         .select(RequestRow::as_select())
         .first(conn)?;
-    if matches!(request.status.as_str(), "completed" | "cancelled") {
+    if matches!(
+        request.status,
+        RequestStatus::Completed | RequestStatus::Cancelled
+    ) {
         return Ok(EventResult::Conflict(format!(
             "request_closed: the request is already {}",
             request.status
         )));
     }
     let (status, stop_done) = match event.kind {
-        FieldEventKind::Arrived | FieldEventKind::Started => ("in_progress", false),
-        FieldEventKind::Completed => ("completed", true),
-        FieldEventKind::CitizenAbsent | FieldEventKind::CouldNotComplete => ("missed", true),
+        FieldEventKind::Arrived | FieldEventKind::Started => (RequestStatus::InProgress, false),
+        FieldEventKind::Completed => (RequestStatus::Completed, true),
+        FieldEventKind::CitizenAbsent | FieldEventKind::CouldNotComplete => {
+            (RequestStatus::Missed, true)
+        }
         FieldEventKind::Position => return Ok(EventResult::Applied),
     };
     if request.status != status {
@@ -167,15 +172,23 @@ fn apply(
             serde_json::json!({"reason": event.reason, "client_at": event.client_at}),
         )?;
         let language = language_of(conn, request.citizen_id)?;
-        let message = match event.kind {
-            FieldEventKind::Completed => Some(notices.visit_done(&language, request.id)),
-            FieldEventKind::CitizenAbsent | FieldEventKind::CouldNotComplete => {
-                Some(notices.visit_missed(&language, request.id))
-            }
+        let push = match event.kind {
+            FieldEventKind::Completed => Some((
+                PushKind::Completed,
+                notices.visit_done(&language, request.id),
+            )),
+            FieldEventKind::CitizenAbsent => Some((
+                PushKind::CitizenAbsent,
+                notices.visit_missed(&language, request.id),
+            )),
+            FieldEventKind::CouldNotComplete => Some((
+                PushKind::CouldNotComplete,
+                notices.visit_missed(&language, request.id),
+            )),
             _ => None,
         };
-        if let Some(message) = message {
-            outbox::enqueue_for_account(conn, event.kind.as_str(), request.citizen_id, &message)?;
+        if let Some((kind, message)) = push {
+            outbox::enqueue_for_account(conn, kind, request.citizen_id, &message)?;
         }
     }
     if stop_done {
@@ -205,7 +218,7 @@ fn tell_next_citizen(
         .inner_join(visit_requests::table)
         .filter(route_stops::route_id.eq(route_id))
         .filter(route_stops::position.gt(position))
-        .filter(visit_requests::status.eq("scheduled"))
+        .filter(visit_requests::status.eq(RequestStatus::Scheduled))
         .order(route_stops::position.asc())
         .select((visit_requests::id, route_stops::planned_start))
         .first(conn)
@@ -221,7 +234,7 @@ fn tell_next_citizen(
     let eta = local(planned_start + delay.max(chrono::Duration::zero()));
     outbox::enqueue_for_account(
         conn,
-        "visit_on_the_way",
+        PushKind::VisitOnTheWay,
         citizen,
         &notices.visit_on_the_way(&language, request_id, &eta),
     )?;

@@ -22,6 +22,7 @@ use diesel::r2d2::{self, ManageConnection};
 use diesel_migrations::{embed_migrations, EmbeddedMigrations, MigrationHarness};
 
 use crate::config::{Backend, DatabaseSettings};
+use crate::domain::{ErrorCode, UnknownStoredValue};
 
 pub const POSTGRES_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/postgres");
 pub const SQLITE_MIGRATIONS: EmbeddedMigrations = embed_migrations!("migrations/sqlite");
@@ -45,9 +46,9 @@ pub enum DbError {
     Duplicate(&'static str),
     /// The current state refuses the change; `code` is the API's error code (a 409).
     #[error("{message}")]
-    Refused { code: &'static str, message: String },
+    Refused { code: ErrorCode, message: String },
     #[error("database error: {0}")]
-    Query(#[from] diesel::result::Error),
+    Query(diesel::result::Error),
     #[error("connection pool: {0}")]
     Pool(#[from] r2d2::PoolError),
     #[error("blocking task failed: {0}")]
@@ -65,6 +66,23 @@ pub fn next_version(expected: i32, current: i32) -> DbResult<i32> {
     expected
         .checked_add(1)
         .ok_or(DbError::VersionConflict { current })
+}
+
+impl From<diesel::result::Error> for DbError {
+    /// A stored enum holding text no variant spells is corrupt data, not a query failure.
+    fn from(e: diesel::result::Error) -> Self {
+        if let diesel::result::Error::DeserializationError(cause) = &e {
+            // diesel wraps the column's error (in a `DeserializeFieldError` naming the field).
+            let mut current: Option<&(dyn std::error::Error + 'static)> = Some(cause.as_ref());
+            while let Some(err) = current {
+                if let Some(unknown) = err.downcast_ref::<UnknownStoredValue>() {
+                    return DbError::Corrupt(format!("{e}: {unknown}"));
+                }
+                current = err.source();
+            }
+        }
+        DbError::Query(e)
+    }
 }
 
 /// True when `err` is a unique-constraint violation.

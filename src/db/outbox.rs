@@ -10,6 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::schema::{devices, outbox};
 use super::{now, Claimant, DbConnection, DbResult};
+use crate::domain::PushKind;
 
 /// What the phone is told, without the token (filled per device).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -26,7 +27,7 @@ pub struct PushMessage {
 #[diesel(table_name = outbox)]
 pub struct OutboxRow {
     pub id: i64,
-    pub kind: String,
+    pub kind: PushKind,
     pub account_id: i64,
     pub fcm_token: String,
     pub message_json: String,
@@ -56,7 +57,7 @@ pub const UNDELIVERABLE: &str = "undeliverable";
 /// Queues `message` for every registered phone of `account_id`; returns how many rows.
 pub fn enqueue_for_account(
     conn: &mut DbConnection,
-    kind: &str,
+    kind: PushKind,
     account_id: i64,
     message: &PushMessage,
 ) -> DbResult<usize> {

@@ -11,6 +11,7 @@ use super::events::{self, Actor, Change};
 use super::requests::RequestRow;
 use super::schema::{plans, route_stops, routes, team_absences, teams, visit_requests};
 use super::{now, Claimant, DbConnection, DbError, DbResult};
+use crate::domain::RequestStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = plans)]
@@ -380,14 +381,18 @@ pub fn plannable_requests(
         .collect();
     let waiting: Vec<RequestRow> = visit_requests::table
         .filter(visit_requests::region_id.eq(region_id))
-        .filter(visit_requests::status.eq_any(["submitted", "missed"]))
+        .filter(visit_requests::status.eq_any([RequestStatus::Submitted, RequestStatus::Missed]))
         .filter(visit_requests::earliest_date.le(last))
         .filter(visit_requests::deadline.ge(first))
         .select(RequestRow::as_select())
         .load(conn)?;
     let on_routes: Vec<RequestRow> = visit_requests::table
         .filter(visit_requests::id.eq_any(placed.keys().copied().collect::<Vec<_>>()))
-        .filter(visit_requests::status.eq_any(["scheduled", "in_progress", "completed"]))
+        .filter(visit_requests::status.eq_any([
+            RequestStatus::Scheduled,
+            RequestStatus::InProgress,
+            RequestStatus::Completed,
+        ]))
         .select(RequestRow::as_select())
         .load(conn)?;
     let mut all: Vec<(RequestRow, Placed)> = waiting

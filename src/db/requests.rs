@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use super::events::{self, Actor, Change};
 use super::schema::visit_requests;
 use super::{is_unique_violation, next_version, now, DbConnection, DbError, DbResult};
+use crate::domain::{Priority, RequestStatus};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = visit_requests)]
@@ -21,12 +22,12 @@ pub struct RequestRow {
     pub notes: Option<String>,
     /// JSON array of accessibility needs.
     pub accessibility_needs: String,
-    pub priority: String,
+    pub priority: Priority,
     pub earliest_date: NaiveDate,
     pub deadline: NaiveDate,
     /// JSON array of preferred windows.
     pub preferred_windows: String,
-    pub status: String,
+    pub status: RequestStatus,
     pub version: i32,
     pub idempotency_key: Option<String>,
     pub idempotency_fingerprint: Option<String>,
@@ -45,11 +46,11 @@ pub struct NewRequest {
     pub address: String,
     pub notes: Option<String>,
     pub accessibility_needs: String,
-    pub priority: String,
+    pub priority: Priority,
     pub earliest_date: NaiveDate,
     pub deadline: NaiveDate,
     pub preferred_windows: String,
-    pub status: String,
+    pub status: RequestStatus,
     pub version: i32,
     pub idempotency_key: Option<String>,
     pub idempotency_fingerprint: Option<String>,
@@ -178,9 +179,9 @@ pub fn of_citizen(
 #[derive(Debug, Clone, Default)]
 pub struct RequestFilter {
     pub region_id: i64,
-    pub statuses: Vec<String>,
+    pub statuses: Vec<RequestStatus>,
     pub service_kind_id: Option<i64>,
-    pub priorities: Vec<String>,
+    pub priorities: Vec<Priority>,
     /// Requests whose allowed dates overlap `from..=to`.
     pub from: Option<NaiveDate>,
     pub to: Option<NaiveDate>,
@@ -238,7 +239,7 @@ pub fn list(
 pub enum RequestChange {
     Cancel { reason: Option<String> },
     PreferredWindows(String),
-    Priority(String),
+    Priority(Priority),
 }
 
 pub fn change(
@@ -260,7 +261,7 @@ pub fn change(
         RequestChange::Cancel { reason } => (
             "cancelled",
             diesel::update(target)
-                .set((visit_requests::status.eq("cancelled"), bump))
+                .set((visit_requests::status.eq(RequestStatus::Cancelled), bump))
                 .execute(conn)?,
             reason.clone(),
         ),

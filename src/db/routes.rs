@@ -16,6 +16,8 @@ use super::schema::{
     team_members, teams, visit_requests,
 };
 use super::{is_unique_violation, lock_region, now, DbConnection, DbError, DbResult};
+use crate::domain::ErrorCode;
+use crate::domain::{PushKind, RequestStatus};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = routes)]
@@ -113,7 +115,7 @@ pub struct Published {
     pub pushes: usize,
 }
 
-fn refused(code: &'static str, message: String) -> DbError {
+fn refused(code: ErrorCode, message: String) -> DbError {
     DbError::Refused { code, message }
 }
 
@@ -122,18 +124,15 @@ fn refused(code: &'static str, message: String) -> DbError {
 fn outdated(error: DbError) -> DbError {
     match error {
         DbError::Refused {
-            code: VERSION_CONFLICT,
+            code: ErrorCode::VersionConflict,
             message,
         } => refused(
-            "plan_outdated",
+            ErrorCode::PlanOutdated,
             format!("this plan was made before newer changes; {message}. Plan again."),
         ),
         other => other,
     }
 }
-
-/// The code of a write refused because the row changed since it was read.
-pub(crate) const VERSION_CONFLICT: &str = "version_conflict";
 
 /// Make `publication` live. Refused (409) when the plan is not done, already published, or
 /// routes or requests it read changed after it was made.
@@ -150,19 +149,19 @@ pub fn publish(
     let plan: PlanRow = plans::find(conn, publication.plan_id)?;
     if plan.published_at.is_some() {
         return Err(refused(
-            "plan_already_published",
+            ErrorCode::PlanAlreadyPublished,
             "the plan is already published".to_string(),
         ));
     }
     if plan.status != plans::DONE {
         return Err(refused(
-            "invalid_state",
+            ErrorCode::InvalidState,
             format!("the plan is {}, not done", plan.status),
         ));
     }
     let Some(basis) = plan.basis()? else {
         return Err(refused(
-            "plan_outdated",
+            ErrorCode::PlanOutdated,
             "this plan does not record what it was made from: plan again".to_string(),
         ));
     };
@@ -200,7 +199,9 @@ pub fn publish(
     let read_requests: HashMap<i64, i32> = basis.requests.iter().copied().collect();
     let changed_requests: Vec<String> = requests
         .iter()
-        .filter(|r| read_requests.get(&r.id) != Some(&r.version) || r.status == "cancelled")
+        .filter(|r| {
+            read_requests.get(&r.id) != Some(&r.version) || r.status == RequestStatus::Cancelled
+        })
         .map(|r| format!("{} ({})", r.id, r.status))
         .collect();
     let keys: Vec<(i64, NaiveDate)> = publication
@@ -231,7 +232,7 @@ pub fn publish(
             what.push(format!("requests changed: {}", changed_requests.join(", ")));
         }
         return Err(refused(
-            "plan_outdated",
+            ErrorCode::PlanOutdated,
             format!(
                 "this plan was made before newer changes; {}. Plan again.",
                 what.join("; ")
@@ -328,7 +329,7 @@ pub fn publish(
         for member in members_of(conn, key.0)? {
             result.pushes += outbox::enqueue_for_account(
                 conn,
-                "route_changed",
+                PushKind::RouteChanged,
                 member,
                 &notices.route_changed(key.0, key.1, version),
             )?;
@@ -342,16 +343,12 @@ pub fn publish(
                 continue;
             };
             // The team has been there already: the citizen has nothing new to hear.
-            if request
-                .status
-                .parse::<crate::domain::RequestStatus>()
-                .is_ok_and(|s| s.is_visited())
-            {
+            if request.status.is_visited() {
                 continue;
             }
             let unchanged = old_place.get(&stop.request_id)
                 == Some(&(route.team_id, route.date, stop.window_start))
-                && request.status == "scheduled";
+                && request.status == RequestStatus::Scheduled;
             if unchanged {
                 continue;
             }
@@ -359,7 +356,7 @@ pub fn publish(
                 conn,
                 actor,
                 request,
-                "scheduled",
+                RequestStatus::Scheduled,
                 "scheduled",
                 serde_json::json!({"schedule": {
                     "team_id": route.team_id, "date": route.date,
@@ -371,7 +368,7 @@ pub fn publish(
             let language = language_of(conn, request.citizen_id)?;
             result.pushes += outbox::enqueue_for_account(
                 conn,
-                "visit_scheduled",
+                PushKind::VisitScheduled,
                 request.citizen_id,
                 &notices.visit_scheduled(&language, request.id, route.date, &stop.window_local),
             )?;
@@ -385,14 +382,14 @@ pub fn publish(
             .find(request_id)
             .select(RequestRow::as_select())
             .first(conn)?;
-        if request.status != "scheduled" {
+        if request.status != RequestStatus::Scheduled {
             continue;
         }
         set_status(
             conn,
             actor,
             &request,
-            "submitted",
+            RequestStatus::Submitted,
             "unscheduled",
             serde_json::json!({"schedule": {"unscheduled": true}}),
         )
@@ -401,7 +398,7 @@ pub fn publish(
         let language = language_of(conn, request.citizen_id)?;
         result.pushes += outbox::enqueue_for_account(
             conn,
-            "visit_unscheduled",
+            PushKind::VisitUnscheduled,
             request.citizen_id,
             &notices.visit_unscheduled(&language, request.id),
         )?;
@@ -416,7 +413,7 @@ pub fn publish(
     .execute(conn)?;
     if marked == 0 {
         return Err(refused(
-            "plan_already_published",
+            ErrorCode::PlanAlreadyPublished,
             "the plan is already published".to_string(),
         ));
     }
@@ -451,7 +448,7 @@ pub(crate) struct RouteTarget {
 
 fn route_changed(target: RouteTarget) -> DbError {
     refused(
-        VERSION_CONFLICT,
+        ErrorCode::VersionConflict,
         format!(
             "the route of team {} on {} changed meanwhile: reload and try again",
             target.team_id, target.date
@@ -630,7 +627,7 @@ pub fn take_off_route(
     for member in members_of(conn, route.team_id)? {
         pushes += outbox::enqueue_for_account(
             conn,
-            "route_changed",
+            PushKind::RouteChanged,
             member,
             &notices.route_changed(route.team_id, route.date, version),
         )?;
@@ -645,7 +642,7 @@ pub(crate) fn set_status(
     conn: &mut DbConnection,
     actor: &Actor,
     request: &RequestRow,
-    status: &str,
+    status: RequestStatus,
     action: &str,
     detail: serde_json::Value,
 ) -> DbResult<()> {
@@ -662,7 +659,7 @@ pub(crate) fn set_status(
     .execute(conn)?;
     if changed == 0 {
         return Err(refused(
-            VERSION_CONFLICT,
+            ErrorCode::VersionConflict,
             format!(
                 "request {} changed meanwhile (the citizen, or a report from the field): reload and try again",
                 request.id
@@ -683,9 +680,9 @@ pub(crate) fn set_status(
     )
 }
 
-fn with_status(status: &str, detail: serde_json::Value) -> serde_json::Value {
+fn with_status(status: RequestStatus, detail: serde_json::Value) -> serde_json::Value {
     let mut after = serde_json::Map::new();
-    after.insert("status".to_string(), status.into());
+    after.insert("status".to_string(), status.as_str().into());
     if let serde_json::Value::Object(extra) = detail {
         after.extend(extra);
     }

@@ -5,7 +5,7 @@ use std::sync::{Arc, Mutex};
 
 use geo::{Contains, MultiPolygon, Point};
 
-use super::{Coordinates, Invalid};
+use super::{Coordinates, ErrorCode, Invalid};
 
 #[derive(Debug, Clone)]
 pub struct Boundary(MultiPolygon<f64>);
@@ -13,7 +13,7 @@ pub struct Boundary(MultiPolygon<f64>);
 impl Boundary {
     /// Accepts a GeoJSON Polygon or MultiPolygon, bare or inside a Feature / FeatureCollection.
     pub fn parse(field: &str, text: &str) -> Result<Self, Invalid> {
-        let invalid = |why: String| Invalid::new(field, "invalid_boundary", why);
+        let invalid = |why: String| Invalid::new(field, ErrorCode::InvalidBoundary, why);
         let gj: geojson::GeoJson = text
             .parse()
             .map_err(|e| invalid(format!("not GeoJSON: {e}")))?;

@@ -2,6 +2,7 @@
 //! [`Invalid`] naming the field and the reason, which the API layer turns into a 422.
 
 mod area;
+mod error_code;
 mod phone;
 mod schedule;
 
@@ -12,6 +13,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub use area::{Boundary, BoundaryCache};
+pub use error_code::ErrorCode;
 pub use phone::PhoneNumber;
 pub use schedule::{BreakRule, DayShift, PreferredWindow, TimeOfDay, Weekday, WeeklyShiftPattern};
 
@@ -19,12 +21,12 @@ pub use schedule::{BreakRule, DayShift, PreferredWindow, TimeOfDay, Weekday, Wee
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Invalid {
     pub field: String,
-    pub code: &'static str,
+    pub code: ErrorCode,
     pub message: String,
 }
 
 impl Invalid {
-    pub fn new(field: impl Into<String>, code: &'static str, message: impl Into<String>) -> Self {
+    pub fn new(field: impl Into<String>, code: ErrorCode, message: impl Into<String>) -> Self {
         Self {
             field: field.into(),
             code,
@@ -49,12 +51,72 @@ impl fmt::Display for Invalid {
     }
 }
 
+/// Text in the database that no variant of an enum stored as text spells: the row was written
+/// by something else, or by a version that knew more values. The db layer reports it as
+/// corrupt data (a 500 with the cause in the log), never a panic.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct UnknownStoredValue {
+    pub type_name: &'static str,
+    pub value: String,
+}
+
+impl fmt::Display for UnknownStoredValue {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "unknown {} {:?}", self.type_name, self.value)
+    }
+}
+
+impl std::error::Error for UnknownStoredValue {}
+
+/// A closed set of values spelled in snake_case on the wire and stored as `Text` in the
+/// database (on both backends: the impls are generic over any backend that stores `str` as
+/// `Text`, which includes the `MultiConnection` backend).
 macro_rules! string_enum {
     ($(#[$meta:meta])* $name:ident { $($variant:ident => $text:literal),+ $(,)? }) => {
         $(#[$meta])*
-        #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema)]
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, ToSchema,
+            diesel::AsExpression, diesel::FromSqlRow,
+        )]
         #[serde(rename_all = "snake_case")]
+        #[diesel(sql_type = diesel::sql_types::Text)]
         pub enum $name { $($variant),+ }
+
+        impl<DB> diesel::serialize::ToSql<diesel::sql_types::Text, DB> for $name
+        where
+            DB: diesel::backend::Backend,
+            str: diesel::serialize::ToSql<diesel::sql_types::Text, DB>,
+        {
+            fn to_sql<'b>(
+                &'b self,
+                out: &mut diesel::serialize::Output<'b, '_, DB>,
+            ) -> diesel::serialize::Result {
+                <str as diesel::serialize::ToSql<diesel::sql_types::Text, DB>>::to_sql(
+                    self.as_str(),
+                    out,
+                )
+            }
+        }
+
+        impl<DB> diesel::deserialize::FromSql<diesel::sql_types::Text, DB> for $name
+        where
+            DB: diesel::backend::Backend,
+            String: diesel::deserialize::FromSql<diesel::sql_types::Text, DB>,
+        {
+            fn from_sql(bytes: DB::RawValue<'_>) -> diesel::deserialize::Result<Self> {
+                let text =
+                    <String as diesel::deserialize::FromSql<diesel::sql_types::Text, DB>>::from_sql(
+                        bytes,
+                    )?;
+                text.parse().map_err(|_| {
+                    UnknownStoredValue {
+                        type_name: stringify!($name),
+                        value: text,
+                    }
+                    .into()
+                })
+            }
+        }
 
         impl $name {
             pub const ALL: &'static [$name] = &[$($name::$variant),+];
@@ -154,6 +216,20 @@ string_enum!(
 );
 
 string_enum!(
+    /// What a queued push announces: the outbox row's `kind`. A field report's push keeps the
+    /// report's name (`completed`, `citizen_absent`, `could_not_complete`).
+    PushKind {
+        RouteChanged => "route_changed",
+        VisitScheduled => "visit_scheduled",
+        VisitUnscheduled => "visit_unscheduled",
+        VisitOnTheWay => "visit_on_the_way",
+        Completed => "completed",
+        CitizenAbsent => "citizen_absent",
+        CouldNotComplete => "could_not_complete",
+    }
+);
+
+string_enum!(
     /// Language of messages shown to people. Bahasa Indonesia first.
     Language { Id => "id", En => "en" }
 );
@@ -185,14 +261,14 @@ impl Coordinates {
         if !lat.is_finite() || !(-90.0..=90.0).contains(&lat) {
             return Err(Invalid::new(
                 "lat",
-                "out_of_range",
+                ErrorCode::OutOfRange,
                 "latitude must be between -90 and 90",
             ));
         }
         if !lon.is_finite() || !(-180.0..=180.0).contains(&lon) {
             return Err(Invalid::new(
                 "lon",
-                "out_of_range",
+                ErrorCode::OutOfRange,
                 "longitude must be between -180 and 180",
             ));
         }
@@ -207,14 +283,18 @@ pub fn bounded_text(field: &str, value: &str, min: usize, max: usize) -> Result<
     if len < min {
         return Err(Invalid::new(
             field,
-            if min == 1 { "required" } else { "too_short" },
+            if min == 1 {
+                ErrorCode::Required
+            } else {
+                ErrorCode::TooShort
+            },
             format!("must be at least {min} characters"),
         ));
     }
     if len > max {
         return Err(Invalid::new(
             field,
-            "too_long",
+            ErrorCode::TooLong,
             format!("must be at most {max} characters"),
         ));
     }
@@ -224,7 +304,7 @@ pub fn bounded_text(field: &str, value: &str, min: usize, max: usize) -> Result<
     {
         return Err(Invalid::new(
             field,
-            "invalid_characters",
+            ErrorCode::InvalidCharacters,
             "must not contain control characters",
         ));
     }
@@ -243,7 +323,7 @@ pub fn slug(field: &str, value: &str) -> Result<String, Invalid> {
     } else {
         Err(Invalid::new(
             field,
-            "invalid_format",
+            ErrorCode::InvalidFormat,
             "must be 1-40 characters of a-z, 0-9, _ or -",
         ))
     }
@@ -252,7 +332,7 @@ pub fn slug(field: &str, value: &str) -> Result<String, Invalid> {
 /// A list of distinct skills, at most 20.
 pub fn skill_set(field: &str, values: &[String]) -> Result<Vec<String>, Invalid> {
     if values.len() > 20 {
-        return Err(Invalid::new(field, "too_many", "at most 20 skills"));
+        return Err(Invalid::new(field, ErrorCode::TooMany, "at most 20 skills"));
     }
     let mut skills = Vec::with_capacity(values.len());
     for (i, value) in values.iter().enumerate() {
@@ -276,7 +356,7 @@ pub fn username(value: &str) -> Result<String, Invalid> {
     } else {
         Err(Invalid::new(
             "username",
-            "invalid_format",
+            ErrorCode::InvalidFormat,
             "must be 3-40 characters of a-z, 0-9, '.', '_' or '-'",
         ))
     }
@@ -288,14 +368,14 @@ pub fn new_password(value: &str) -> Result<String, Invalid> {
     if len < 10 {
         return Err(Invalid::new(
             "password",
-            "too_short",
+            ErrorCode::TooShort,
             "must be at least 10 characters",
         ));
     }
     if len > 128 {
         return Err(Invalid::new(
             "password",
-            "too_long",
+            ErrorCode::TooLong,
             "must be at most 128 characters",
         ));
     }
@@ -307,7 +387,7 @@ pub fn time_zone(value: &str) -> Result<chrono_tz::Tz, Invalid> {
     value.parse::<chrono_tz::Tz>().map_err(|_| {
         Invalid::new(
             "time_zone",
-            "unknown_time_zone",
+            ErrorCode::UnknownTimeZone,
             "must be an IANA time-zone name such as Asia/Jakarta",
         )
     })
@@ -324,21 +404,24 @@ mod tests {
         assert_eq!(Coordinates::parse(0.0, -181.0).unwrap_err().field, "lon");
         assert_eq!(
             Coordinates::parse(f64::NAN, 0.0).unwrap_err().code,
-            "out_of_range"
+            ErrorCode::OutOfRange
         );
     }
 
     #[test]
     fn bounded_text_trims_and_bounds() {
         assert_eq!(bounded_text("a", "  x ", 1, 5).unwrap(), "x");
-        assert_eq!(bounded_text("a", "   ", 1, 5).unwrap_err().code, "required");
+        assert_eq!(
+            bounded_text("a", "   ", 1, 5).unwrap_err().code,
+            ErrorCode::Required
+        );
         assert_eq!(
             bounded_text("a", "abcdef", 1, 5).unwrap_err().code,
-            "too_long"
+            ErrorCode::TooLong
         );
         assert_eq!(
             bounded_text("a", "a\u{0}b", 1, 5).unwrap_err().code,
-            "invalid_characters"
+            ErrorCode::InvalidCharacters
         );
     }
 

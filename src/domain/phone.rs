@@ -3,7 +3,7 @@
 
 use std::fmt;
 
-use super::Invalid;
+use super::{ErrorCode, Invalid};
 
 #[derive(Clone, PartialEq, Eq)]
 pub struct PhoneNumber(String);
@@ -54,7 +54,7 @@ impl PhoneNumber {
 fn invalid() -> Invalid {
     Invalid::new(
         "phone",
-        "invalid_phone",
+        ErrorCode::InvalidPhone,
         "must be an Indonesian mobile number such as 0812 3456 7890",
     )
 }

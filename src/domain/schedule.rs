@@ -7,7 +7,7 @@ use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::Invalid;
+use super::{ErrorCode, Invalid};
 
 /// `HH:MM`, 00:00..=24:00, in the region's local time.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Serialize, Deserialize)]
@@ -130,7 +130,7 @@ impl WeeklyShiftPattern {
             if seen.contains(&shift.day) {
                 return Err(Invalid::new(
                     at,
-                    "duplicate_day",
+                    ErrorCode::DuplicateDay,
                     "each weekday at most once",
                 ));
             }
@@ -138,14 +138,14 @@ impl WeeklyShiftPattern {
             if shift.start >= shift.end {
                 return Err(Invalid::new(
                     format!("{at}.end"),
-                    "invalid_range",
+                    ErrorCode::InvalidRange,
                     "shift must end after it starts",
                 ));
             }
             if shift.breaks.len() > 4 {
                 return Err(Invalid::new(
                     format!("{at}.breaks"),
-                    "too_many",
+                    ErrorCode::TooMany,
                     "at most 4 breaks a day",
                 ));
             }
@@ -154,14 +154,14 @@ impl WeeklyShiftPattern {
                 if b.window_start >= b.window_end {
                     return Err(Invalid::new(
                         format!("{bat}.window_end"),
-                        "invalid_range",
+                        ErrorCode::InvalidRange,
                         "break window must end after it starts",
                     ));
                 }
                 if b.window_start < shift.start || b.window_end > shift.end {
                     return Err(Invalid::new(
                         bat,
-                        "outside_shift",
+                        ErrorCode::OutsideShift,
                         "break window must lie inside the shift",
                     ));
                 }
@@ -169,7 +169,7 @@ impl WeeklyShiftPattern {
                 if b.duration_minutes == 0 || b.duration_minutes > window {
                     return Err(Invalid::new(
                         format!("{bat}.duration_minutes"),
-                        "invalid_duration",
+                        ErrorCode::InvalidDuration,
                         "break must last at least a minute and fit its window",
                     ));
                 }
@@ -241,7 +241,7 @@ impl PreferredWindow {
         if windows.len() > 14 {
             return Err(Invalid::new(
                 field,
-                "too_many",
+                ErrorCode::TooMany,
                 "at most 14 preferred windows",
             ));
         }
@@ -250,7 +250,7 @@ impl PreferredWindow {
             if w.date < earliest || w.date > deadline {
                 return Err(Invalid::new(
                     format!("{at}.date"),
-                    "outside_allowed_dates",
+                    ErrorCode::OutsideAllowedDates,
                     "preferred day must lie between earliest_date and deadline",
                 ));
             }
@@ -258,7 +258,7 @@ impl PreferredWindow {
                 if s >= e {
                     return Err(Invalid::new(
                         format!("{at}.end"),
-                        "invalid_range",
+                        ErrorCode::InvalidRange,
                         "window must end after it starts",
                     ));
                 }
@@ -266,7 +266,7 @@ impl PreferredWindow {
             if windows[..i].iter().any(|o| o == w) {
                 return Err(Invalid::new(
                     at,
-                    "duplicate_window",
+                    ErrorCode::DuplicateWindow,
                     "the same window twice",
                 ));
             }
@@ -314,7 +314,7 @@ mod tests {
             }],
         }]);
         let err = p.validate("shifts").unwrap_err();
-        assert_eq!(err.code, "outside_shift");
+        assert_eq!(err.code, ErrorCode::OutsideShift);
         assert_eq!(err.field, "shifts[0].breaks[0]");
     }
 

@@ -22,7 +22,7 @@ use crate::db::dispatch::{DayState, LiveRoute, LiveStop, RouteChange, RouteEdit,
 use crate::db::plans::Placement;
 use crate::db::requests::RequestRow;
 use crate::db::routes::{PublishRoute, PublishStop};
-use crate::domain::Invalid;
+use crate::domain::{ErrorCode, Invalid, RequestStatus};
 
 /// Why a change cannot be worked out; `api::error` maps each to HTTP.
 #[derive(Debug)]
@@ -30,7 +30,7 @@ pub enum EditError {
     NotFound(&'static str),
     /// The state refuses the change (a 409 with a stable code).
     Conflict {
-        code: &'static str,
+        code: ErrorCode,
         message: String,
     },
     Invalid(Invalid),
@@ -44,7 +44,7 @@ impl From<Invalid> for EditError {
     }
 }
 
-fn conflict(code: &'static str, message: impl Into<String>) -> EditError {
+fn conflict(code: ErrorCode, message: impl Into<String>) -> EditError {
     EditError::Conflict {
         code,
         message: message.into(),
@@ -259,7 +259,7 @@ struct Work<'s> {
 }
 
 fn made(stop: &LiveStop) -> bool {
-    made_on_route(&stop.request.status)
+    made_on_route(stop.request.status)
 }
 
 fn team_of(snapshot: &Snapshot, team_id: i64) -> Result<&TeamRow, EditError> {
@@ -292,7 +292,7 @@ fn timing(
     let Some(shift) = shift_on(team, date).map_err(internal)? else {
         return Err(EditError::Invalid(Invalid::new(
             "to_date",
-            "no_shift",
+            ErrorCode::NoShift,
             format!("team {} does not work on {date}", team.name),
         )));
     };
@@ -470,7 +470,7 @@ pub fn propose_route_op(
         .ok_or(EditError::NotFound("route"))?;
     if route.route.version != version {
         return Err(conflict(
-            "version_conflict",
+            ErrorCode::VersionConflict,
             format!(
                 "the route changed since you read it (now version {}): reload and try again",
                 route.route.version
@@ -486,7 +486,7 @@ pub fn propose_route_op(
             .ok_or_else(|| {
                 EditError::Invalid(Invalid::new(
                     field,
-                    "not_on_route",
+                    ErrorCode::NotOnRoute,
                     format!("request {request_id} is not on this route"),
                 ))
             })
@@ -494,7 +494,7 @@ pub fn propose_route_op(
     let movable = |stop: &LiveStop, locked: bool| -> Result<(), EditError> {
         if made(stop) {
             return Err(conflict(
-                "stop_visited",
+                ErrorCode::StopVisited,
                 format!(
                     "the team has already been to request {} ({}): it stays where it is",
                     stop.request.id, stop.request.status
@@ -503,7 +503,7 @@ pub fn propose_route_op(
         }
         if locked {
             return Err(conflict(
-                "route_locked",
+                ErrorCode::RouteLocked,
                 "the route is locked: unlock it first",
             ));
         }
@@ -534,7 +534,7 @@ pub fn propose_route_op(
             if wanted != have {
                 return Err(EditError::Invalid(Invalid::new(
                     "request_ids",
-                    "invalid_order",
+                    ErrorCode::InvalidOrder,
                     "list every stop of the route exactly once",
                 )));
             }
@@ -570,21 +570,21 @@ pub fn propose_route_op(
                 .ok_or_else(|| {
                     Invalid::new(
                         "to_team_id",
-                        "unknown_reference",
+                        ErrorCode::UnknownReference,
                         "no such active team in this region",
                     )
                 })?;
             if *to_date < today {
                 return Err(Invalid::new(
                     "to_date",
-                    "date_in_past",
+                    ErrorCode::DateInPast,
                     format!("move it to today ({today}) or later"),
                 )
                 .into());
             }
             if snapshot.is_absent(to.0, to.1) {
                 return Err(conflict(
-                    "team_absent",
+                    ErrorCode::TeamAbsent,
                     format!("team {} is off on {to_date}", team.name),
                 ));
             }
@@ -595,7 +595,7 @@ pub fn propose_route_op(
                         None => {
                             return Err(EditError::Invalid(Invalid::new(
                                 "target_version",
-                                "required",
+                                ErrorCode::Required,
                                 format!(
                                     "give the version of the target route you read (now {})",
                                     target.route.version
@@ -604,7 +604,7 @@ pub fn propose_route_op(
                         }
                         Some(v) if *v != target.route.version => {
                             return Err(conflict(
-                                "version_conflict",
+                                ErrorCode::VersionConflict,
                                 format!(
                                     "the target route changed since you read it (now version {}): reload and try again",
                                     target.route.version
@@ -615,7 +615,7 @@ pub fn propose_route_op(
                     }
                     if target.route.locked {
                         return Err(conflict(
-                            "route_locked",
+                            ErrorCode::RouteLocked,
                             "the target route is locked: unlock it first",
                         ));
                     }
@@ -662,7 +662,7 @@ pub fn propose_route_op(
                 .ok_or_else(|| {
                     Invalid::new(
                         "with_request_id",
-                        "not_on_route",
+                        ErrorCode::NotOnRoute,
                         format!("request {with_request_id} is on no route"),
                     )
                 })?;
@@ -682,7 +682,7 @@ pub fn propose_route_op(
                     Some(v) if *v == other.route.version => {}
                     Some(_) => {
                         return Err(conflict(
-                            "version_conflict",
+                            ErrorCode::VersionConflict,
                             format!(
                                 "the other route changed since you read it (now version {}): reload and try again",
                                 other.route.version
@@ -692,7 +692,7 @@ pub fn propose_route_op(
                     None => {
                         return Err(EditError::Invalid(Invalid::new(
                             "other_version",
-                            "required",
+                            ErrorCode::Required,
                             format!(
                                 "give the version of the other route you read (now {})",
                                 other.route.version
@@ -703,7 +703,7 @@ pub fn propose_route_op(
                 if other.route.date < today {
                     return Err(Invalid::new(
                         "with_request_id",
-                        "date_in_past",
+                        ErrorCode::DateInPast,
                         "the other stop's day is over",
                     )
                     .into());
@@ -718,7 +718,7 @@ pub fn propose_route_op(
         }
     }
     if route.route.date < today && retime {
-        return Err(Invalid::new("date", "date_in_past", "this route's day is over").into());
+        return Err(Invalid::new("date", ErrorCode::DateInPast, "this route's day is over").into());
     }
     let keys: Vec<(i64, NaiveDate)> = sequences.keys().copied().collect();
     let issues_before = if retime {
@@ -803,7 +803,7 @@ pub fn replan_problem(
     if let Some((team_id, _)) = &replan.absent {
         if snapshot.is_absent(*team_id, date) {
             return Err(conflict(
-                "already_exists",
+                ErrorCode::AlreadyExists,
                 format!("team {team_id} is already off on {date}"),
             ));
         }
@@ -811,7 +811,7 @@ pub fn replan_problem(
     let mut requests = Vec::new();
     for route in snapshot.routes.iter().filter(|r| r.route.date == date) {
         for stop in &route.stops {
-            if stop.request.status == "cancelled" {
+            if stop.request.status == RequestStatus::Cancelled {
                 continue;
             }
             requests.push((
@@ -988,7 +988,7 @@ pub fn propose_replan(
         .collect();
     let mut dropped = Vec::new();
     for (id, (route, stop)) in &stops {
-        if placed.contains(id) || made(stop) || stop.request.status != "scheduled" {
+        if placed.contains(id) || made(stop) || stop.request.status != RequestStatus::Scheduled {
             continue;
         }
         let why = reasons.get(id.to_string().as_str());
@@ -1127,7 +1127,7 @@ fn proposal(snapshot: &Snapshot, outcome: Outcome<'_>) -> Result<Proposal, EditE
                 return Err(internal("a stop without times and without a window"));
             };
             let window_changed = !keeps_window;
-            if window_changed && live.request.status == "scheduled" {
+            if window_changed && live.request.status == RequestStatus::Scheduled {
                 tell_citizens.push(live.request.id);
             }
             let issues: Vec<IssueView> = timed

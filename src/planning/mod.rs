@@ -16,7 +16,9 @@ use utoipa::ToSchema;
 use crate::db::catalog::{RegionRow, ServiceKindRow, TeamRow};
 use crate::db::plans::{Placed, Placement};
 use crate::db::requests::RequestRow;
-use crate::domain::{PreferredWindow, VehicleProfile, Weekday, WeeklyShiftPattern};
+use crate::domain::{
+    PreferredWindow, Priority, RequestStatus, VehicleProfile, Weekday, WeeklyShiftPattern,
+};
 
 /// Everything a plan reads, loaded in one go.
 #[derive(Debug, Clone)]
@@ -28,13 +30,6 @@ pub struct PlanInput {
     pub requests: Vec<(RequestRow, Placed)>,
     /// Teams taken off a day: (team, date).
     pub absences: Vec<(i64, NaiveDate)>,
-}
-
-/// Has the team already been there (started or finished the visit)?
-pub fn is_visited(status: &str) -> bool {
-    status
-        .parse::<crate::domain::RequestStatus>()
-        .is_ok_and(|s| s.is_visited())
 }
 
 /// Speed and road circuity of each way of travelling, for the great-circle travel model.
@@ -58,13 +53,13 @@ pub(crate) fn planner_date(date: NaiveDate) -> Result<planner::Date, String> {
 /// A stop the team has been to: started, finished, or tried and missed (a missed visit waits
 /// for a new plan, but its attempt stays on the day's route as history).
 fn already_made(request: &RequestRow, placed: &Placed) -> bool {
-    placed.is_some() && made_on_route(&request.status)
+    placed.is_some() && made_on_route(request.status)
 }
 
 /// Of a stop on a route: the team has been there (the visit started, is done, or was tried
 /// and missed).
-pub(crate) fn made_on_route(status: &str) -> bool {
-    is_visited(status) || status == "missed"
+pub(crate) fn made_on_route(status: RequestStatus) -> bool {
+    status.is_visited() || status == RequestStatus::Missed
 }
 
 /// The planner's problem for `dates` (sorted, distinct). What coordinators and teams fixed
@@ -270,11 +265,11 @@ pub(crate) fn planner_job(
         earliest_date: Some(planner_date(earliest)?),
         deadline: Some(planner_date(deadline)?),
         skills: kind.required_skill.iter().cloned().collect(),
-        priority: match request.priority.as_str() {
-            "urgent" => planner::Priority::Urgent,
-            "high" => planner::Priority::High,
-            "low" => planner::Priority::Low,
-            _ => planner::Priority::Normal,
+        priority: match request.priority {
+            Priority::Urgent => planner::Priority::Urgent,
+            Priority::High => planner::Priority::High,
+            Priority::Normal => planner::Priority::Normal,
+            Priority::Low => planner::Priority::Low,
         },
         pin,
         group: None,

@@ -360,7 +360,7 @@ async fn a_replayed_batch_at_once_is_applied_once(backend: Backend) {
     // completed → the citizen; the next citizen → on the way; absent → the citizen.
     let kinds: Vec<String> = outbox_rows(&app).await[before..]
         .iter()
-        .map(|r| r.kind.clone())
+        .map(|r| r.kind.as_str().to_string())
         .collect();
     assert_eq!(
         kinds.iter().filter(|k| *k == "completed").count(),

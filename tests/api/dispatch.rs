@@ -115,8 +115,10 @@ async fn publish_schedules_requests_tells_phones_and_serves_the_route(backend: B
     // One transaction wrote the pushes: the team's phone per route, the citizen per visit.
     let rows = outbox_rows(&app).await;
     assert_eq!(rows.len() as u64, routes_changed + 2);
-    let to_team: Vec<&outbox::OutboxRow> =
-        rows.iter().filter(|r| r.kind == "route_changed").collect();
+    let to_team: Vec<&outbox::OutboxRow> = rows
+        .iter()
+        .filter(|r| r.kind.as_str() == "route_changed")
+        .collect();
     assert!(to_team
         .iter()
         .all(|r| r.fcm_token == "fcm-officer-phone-token-0001"));
@@ -128,7 +130,7 @@ async fn publish_schedules_requests_tells_phones_and_serves_the_route(backend: B
         .starts_with(&format!("route-{team}-")));
     let to_citizen: Vec<&outbox::OutboxRow> = rows
         .iter()
-        .filter(|r| r.kind == "visit_scheduled")
+        .filter(|r| r.kind.as_str() == "visit_scheduled")
         .collect();
     assert_eq!(to_citizen.len(), 2);
     let message: Value = serde_json::from_str(&to_citizen[0].message_json).unwrap();
@@ -321,9 +323,9 @@ async fn offline_events_apply_once_and_conflicts_are_kept(backend: Backend) {
         .get(&format!("/v1/requests/{b}/events"), &region.coordinator)
         .await;
     assert!(r.body.to_string().contains("citizen_absent"), "{}", r.body);
-    let kinds: Vec<String> = outbox_rows(&app).await[before..]
+    let kinds: Vec<&str> = outbox_rows(&app).await[before..]
         .iter()
-        .map(|r| r.kind.clone())
+        .map(|r| r.kind.as_str())
         .collect();
     assert_eq!(kinds, ["completed", "visit_on_the_way", "citizen_absent"]);
 

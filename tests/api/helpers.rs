@@ -243,7 +243,7 @@ async fn spawn_inner(
             &mut conn,
             &Actor::default(),
             NewAccount {
-                role: "admin".into(),
+                role: jemput::domain::Role::Admin,
                 region_id: None,
                 phone: None,
                 username: Some("root".into()),

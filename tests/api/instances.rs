@@ -13,6 +13,7 @@ use jemput::db::events::{self, EventRow};
 use jemput::db::outbox::{self, OutboxRow};
 use jemput::db::plans::{self, NewPlan, PlanRow};
 use jemput::db::routes::Notices;
+use jemput::domain::PushKind;
 use jemput::push::messages::JemputNotices;
 use serde_json::{json, Value};
 
@@ -89,7 +90,7 @@ fn route_pushes(
             chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
             version,
         );
-        outbox::enqueue_for_account(conn, "route_changed", officer, &message)?;
+        outbox::enqueue_for_account(conn, PushKind::RouteChanged, officer, &message)?;
     }
     Ok(())
 }

@@ -21,4 +21,5 @@ mod plans;
 mod push;
 mod rebalancing;
 mod requests;
+mod stored_enums;
 mod validation;

@@ -9,6 +9,7 @@ use std::time::Duration;
 use jemput::db::outbox::{self, OutboxRow};
 use jemput::db::routes::Notices;
 use jemput::db::Claimant;
+use jemput::domain::PushKind;
 use jemput::push::messages::JemputNotices;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{json, Value};
@@ -195,7 +196,7 @@ async fn queue_push(app: &TestApp, phone: &str) -> i64 {
     tokio::task::spawn_blocking(move || {
         let mut conn = db.get().unwrap();
         let message = JemputNotices.visit_unscheduled("id", 42);
-        outbox::enqueue_for_account(&mut conn, "visit_unscheduled", me, &message).unwrap();
+        outbox::enqueue_for_account(&mut conn, PushKind::VisitUnscheduled, me, &message).unwrap();
     })
     .await
     .unwrap();
@@ -296,7 +297,7 @@ async fn nothing_more_goes_to_a_token_once_dropped(backend: Backend) {
         .write(move |conn| {
             for request in 1..=4 {
                 let message = JemputNotices.visit_unscheduled("id", request);
-                outbox::enqueue_for_account(conn, "visit_unscheduled", me, &message)?;
+                outbox::enqueue_for_account(conn, PushKind::VisitUnscheduled, me, &message)?;
             }
             Ok(())
         })
@@ -339,7 +340,7 @@ async fn a_push_claimed_by_a_crashed_worker_goes_out_once(backend: Backend) {
         .write(move |conn| {
             outbox::enqueue_for_account(
                 conn,
-                "visit_unscheduled",
+                PushKind::VisitUnscheduled,
                 me,
                 &JemputNotices.visit_unscheduled("en", 7),
             )?;
@@ -385,7 +386,7 @@ async fn each_phones_pushes_go_out_in_the_order_written(backend: Backend) {
                         chrono::NaiveDate::from_ymd_opt(2026, 11, 30).unwrap(),
                         version,
                     );
-                    outbox::enqueue_for_account(conn, "route_changed", account, &message)?;
+                    outbox::enqueue_for_account(conn, PushKind::RouteChanged, account, &message)?;
                 }
             }
             Ok(())

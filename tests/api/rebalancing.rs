@@ -251,7 +251,7 @@ async fn a_stop_moves_to_another_team_after_a_preview(backend: Backend) {
     let told = |token: &str, kind: &str| {
         added
             .iter()
-            .filter(|r| r.fcm_token == token && r.kind == kind)
+            .filter(|r| r.fcm_token == token && r.kind.as_str() == kind)
             .count()
     };
     assert_eq!(told("fcm-officer-a-phone-token-01", "route_changed"), 1);
@@ -551,12 +551,12 @@ async fn a_team_off_for_the_day_hands_its_visits_to_the_others(backend: Backend)
     assert_eq!(on_b, crew.requests, "team B took every visit: {day}");
     let rows = outbox_rows(&app).await;
     let added = &rows[before..];
-    assert!(added
-        .iter()
-        .any(|r| r.fcm_token == "fcm-officer-a-phone-token-01" && r.kind == "route_changed"));
-    assert!(added
-        .iter()
-        .any(|r| r.fcm_token == "fcm-officer-b-phone-token-01" && r.kind == "route_changed"));
+    assert!(added.iter().any(
+        |r| r.fcm_token == "fcm-officer-a-phone-token-01" && r.kind.as_str() == "route_changed"
+    ));
+    assert!(added.iter().any(
+        |r| r.fcm_token == "fcm-officer-b-phone-token-01" && r.kind.as_str() == "route_changed"
+    ));
 
     // Off once is enough; the absence is listed, then taken back.
     let tag = format!("\"{}\"", day["tag"].as_str().unwrap());
@@ -763,9 +763,9 @@ async fn a_cancelled_visit_leaves_the_route(backend: Backend) {
     assert_eq!(r.headers["etag"], "\"2\"");
     assert_eq!(stop_ids(&r.body), vec![stays]);
     let rows = outbox_rows(&app).await;
-    assert!(rows[before..]
-        .iter()
-        .any(|r| r.kind == "route_changed" && r.fcm_token == "fcm-officer-a-phone-token-01"));
+    assert!(rows[before..].iter().any(
+        |r| r.kind.as_str() == "route_changed" && r.fcm_token == "fcm-officer-a-phone-token-01"
+    ));
 }
 
 both_backends!(

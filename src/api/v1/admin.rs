@@ -12,6 +12,7 @@ use crate::auth;
 use crate::db::accounts::NewAccount;
 use crate::db::catalog::{self, NewRegion};
 use crate::db::{self, accounts, DbError};
+use crate::domain::ErrorCode;
 use crate::domain::{
     bounded_text, new_password, time_zone, username, Boundary, Invalid, Language, Role,
 };
@@ -50,7 +51,9 @@ pub async fn create_region(
         Some(value) => {
             let text = value.to_string();
             if text.len() > 2_000_000 {
-                return Err(Invalid::new("boundary", "too_long", "simplify the boundary").into());
+                return Err(
+                    Invalid::new("boundary", ErrorCode::TooLong, "simplify the boundary").into(),
+                );
             }
             Boundary::parse("boundary", &text)?;
             Some(text)
@@ -114,7 +117,7 @@ pub async fn create_staff(
     if b.role == Role::Citizen {
         return Err(Invalid::new(
             "role",
-            "invalid_format",
+            ErrorCode::InvalidFormat,
             "citizens sign up by phone, not here",
         )
         .into());
@@ -125,7 +128,7 @@ pub async fn create_staff(
         (_, None) => {
             return Err(Invalid::new(
                 "region_id",
-                "required",
+                ErrorCode::Required,
                 "officers and coordinators belong to a region",
             )
             .into())
@@ -139,7 +142,7 @@ pub async fn create_staff(
         .map_err(ApiError::internal)?
         .map_err(ApiError::internal)?;
     let new = NewAccount {
-        role: b.role.as_str().into(),
+        role: b.role,
         region_id,
         phone: None,
         username: Some(username),
@@ -161,10 +164,12 @@ pub async fn create_staff(
         .await
         .map_err(|e| match e {
             DbError::NotFound => {
-                Invalid::new("region_id", "unknown_reference", "no such region").into()
+                Invalid::new("region_id", ErrorCode::UnknownReference, "no such region").into()
             }
-            DbError::Duplicate(_) => ApiError::conflict("already_exists", "this username is taken")
-                .with_field("username"),
+            DbError::Duplicate(_) => {
+                ApiError::new(ErrorCode::AlreadyExists, "this username is taken")
+                    .with_field("username")
+            }
             other => ApiError::from(other),
         })?;
     Ok(HttpResponse::Created().json(StaffView {

@@ -11,6 +11,7 @@ use crate::api::extract::ValidJson;
 use crate::api::AppState;
 use crate::auth::{self, sms};
 use crate::db::{self, accounts, DbConnection, DbResult};
+use crate::domain::ErrorCode;
 use crate::domain::{PhoneNumber, Role};
 
 #[derive(Deserialize, Serialize, ToSchema)]
@@ -71,10 +72,7 @@ fn issue_tokens(
     state: &AppState,
     account: &accounts::AccountRow,
 ) -> DbResult<Result<Tokens, ApiError>> {
-    let role: Role = match account.role.parse() {
-        Ok(r) => r,
-        Err(e) => return Err(db::DbError::Corrupt(e)),
-    };
+    let role = account.role;
     let (refresh_token, hash) = auth::new_refresh_token();
     let expires = db::now() + chrono::Duration::days(state.settings.auth.refresh_token_ttl_days);
     accounts::refresh_insert(conn, account.id, &hash, expires)?;
@@ -137,20 +135,20 @@ pub async fn request_code(
         })
         .await?;
     if !allowed {
-        return Err(ApiError::too_many(
-            "too_many_codes",
+        return Err(ApiError::new(
+            ErrorCode::TooManyCodes,
             "too many codes for this phone number; try again in an hour",
-            3600,
-        ));
+        )
+        .with_retry_after(3600));
     }
     state.sms.send(&phone, &sms::otp_message(&code, ttl / 60)).await.map_err(|e| match e {
         sms::SmsError::Rejected { .. } => {
             tracing::warn!(error = %e, to = %phone.masked(), "SMS gateway rejected a sign-in code");
-            ApiError::unprocessable("phone_unreachable", "this number cannot receive SMS").with_field("phone")
+            ApiError::new(ErrorCode::PhoneUnreachable, "this number cannot receive SMS").with_field("phone")
         }
         sms::SmsError::Unavailable(_) => {
             tracing::error!(error = %e, "SMS gateway unavailable");
-            ApiError::unavailable("sms_unavailable", "we could not send the SMS right now; please retry shortly")
+            ApiError::new(ErrorCode::SmsUnavailable, "we could not send the SMS right now; please retry shortly")
         }
     })?;
     tracing::info!(to = %phone.masked(), "sign-in code sent");
@@ -185,7 +183,7 @@ pub async fn verify_code(
     let code = body.0.code.trim().to_string();
     if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
         return Err(
-            ApiError::unprocessable("validation_failed", "the code has six digits")
+            ApiError::new(ErrorCode::ValidationFailed, "the code has six digits")
                 .with_field("code"),
         );
     }
@@ -225,18 +223,16 @@ pub async fn verify_code(
     match outcome {
         Verification::Ok(tokens) => Ok(HttpResponse::Ok().json(tokens?)),
         Verification::NoCode | Verification::Expired => Err(ApiError::new(
-            actix_web::http::StatusCode::UNAUTHORIZED,
-            "code_expired",
+            ErrorCode::CodeExpired,
             "the code has expired or was already used; request a new one",
         )),
-        Verification::TooManyAttempts => Err(ApiError::too_many(
-            "too_many_attempts",
+        Verification::TooManyAttempts => Err(ApiError::new(
+            ErrorCode::TooManyAttempts,
             "too many wrong codes; request a new one",
-            60,
-        )),
+        )
+        .with_retry_after(60)),
         Verification::Wrong => Err(ApiError::new(
-            actix_web::http::StatusCode::UNAUTHORIZED,
-            "invalid_code",
+            ErrorCode::InvalidCode,
             "the code is not right",
         )),
     }
@@ -322,8 +318,7 @@ pub async fn refresh(
     match outcome {
         Some(tokens) => Ok(HttpResponse::Ok().json(tokens?)),
         None => Err(ApiError::new(
-            actix_web::http::StatusCode::UNAUTHORIZED,
-            "invalid_refresh_token",
+            ErrorCode::InvalidRefreshToken,
             "the refresh token is unknown, expired or revoked; sign in again",
         )),
     }

@@ -11,6 +11,7 @@ use crate::api::extract::{IfMatch, Principal, ValidJson};
 use crate::api::AppState;
 use crate::db::catalog::{self, NewServiceKind, NewTeam, ServiceKindChanges, TeamChanges};
 use crate::db::{self, accounts, DbError};
+use crate::domain::ErrorCode;
 use crate::domain::{
     bounded_text, skill_set, slug, Coordinates, Invalid, Role, VehicleProfile, WeeklyShiftPattern,
 };
@@ -56,7 +57,7 @@ pub async fn list_service_kinds(
 ) -> Result<HttpResponse, ApiError> {
     let region_id = match who.role {
         Role::Citizen => query.region_id.ok_or_else(|| {
-            ApiError::bad_request("invalid_query", "give region_id").with_field("region_id")
+            ApiError::new(ErrorCode::InvalidQuery, "give region_id").with_field("region_id")
         })?,
         Role::Officer => who.region_id.ok_or_else(ApiError::forbidden)?,
         _ => who.managed_region(query.region_id)?,
@@ -97,7 +98,7 @@ fn duration(field: &str, minutes: i32) -> Result<i32, Invalid> {
     } else {
         Err(Invalid::new(
             field,
-            "out_of_range",
+            ErrorCode::OutOfRange,
             "must be between 5 and 480 minutes",
         ))
     }
@@ -145,7 +146,7 @@ pub async fn create_service_kind(
         .await
         .map_err(|e| match e {
             DbError::NotFound => {
-                Invalid::new("region_id", "unknown_reference", "no such region").into()
+                Invalid::new("region_id", ErrorCode::UnknownReference, "no such region").into()
             }
             other => ApiError::from(other),
         })?;
@@ -281,7 +282,7 @@ fn max_visits(v: i32) -> Result<i32, Invalid> {
     } else {
         Err(Invalid::new(
             "max_visits_per_day",
-            "out_of_range",
+            ErrorCode::OutOfRange,
             "must be between 1 and 60",
         ))
     }
@@ -336,7 +337,7 @@ pub async fn create_team(
         .await
         .map_err(|e| match e {
             DbError::NotFound => {
-                Invalid::new("region_id", "unknown_reference", "no such region").into()
+                Invalid::new("region_id", ErrorCode::UnknownReference, "no such region").into()
             }
             other => ApiError::from(other),
         })?;
@@ -480,7 +481,7 @@ pub async fn add_member(
                 Err(DbError::NotFound) => return Ok(false),
                 Err(e) => return Err(e),
             };
-            if account.role != Role::Officer.as_str() || account.region_id != Some(team.region_id) {
+            if account.role != Role::Officer || account.region_id != Some(team.region_id) {
                 return Ok(false);
             }
             catalog::team_member_add(conn, &actor, &team, account_id)?;
@@ -490,7 +491,7 @@ pub async fn add_member(
     if !outcome {
         return Err(Invalid::new(
             "account_id",
-            "unknown_reference",
+            ErrorCode::UnknownReference,
             "no officer with this id in the team's region",
         )
         .into());

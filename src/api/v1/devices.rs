@@ -9,6 +9,7 @@ use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Principal, ValidJson};
 use crate::api::AppState;
 use crate::db::{accounts, DbError};
+use crate::domain::ErrorCode;
 use crate::domain::{Invalid, Platform};
 
 #[derive(Deserialize, Serialize, ToSchema)]
@@ -37,9 +38,12 @@ pub async fn register(
     let token = token.trim().to_string();
     // FCM tokens are ~150-250 URL-safe characters; be generous but bounded.
     if token.len() < 20 || token.len() > 4096 || !token.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(
-            Invalid::new("token", "invalid_format", "not an FCM registration token").into(),
-        );
+        return Err(Invalid::new(
+            "token",
+            ErrorCode::InvalidFormat,
+            "not an FCM registration token",
+        )
+        .into());
     }
     let id = who.account_id;
     let row = state

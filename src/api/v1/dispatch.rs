@@ -18,6 +18,7 @@ use crate::api::extract::{IfMatch, IfMatchTag, Principal, ValidJson};
 use crate::api::AppState;
 use crate::db::dispatch::{self, LiveRoute, Snapshot};
 use crate::db::DbError;
+use crate::domain::ErrorCode;
 use crate::domain::{bounded_text, Coordinates, Invalid, Role, TimeOfDay};
 use crate::planning::dispatch::{
     day_tag, propose_replan, propose_route_op, region_clock, replan_problem, ChangePreview, Clock,
@@ -95,8 +96,8 @@ fn route_view(snapshot: &Snapshot, route: &LiveRoute, clock: Clock) -> DispatchR
             .map(|s| DispatchStopView {
                 request_id: s.request.id,
                 position: s.stop.position,
-                status: s.request.status.clone(),
-                priority: s.request.priority.clone(),
+                status: s.request.status.to_string(),
+                priority: s.request.priority.to_string(),
                 pinned: s.stop.pinned,
                 location: Coordinates {
                     lat: s.request.lat,
@@ -415,8 +416,8 @@ async fn replan(
         .await?;
     let current = day_tag(&snapshot, date);
     if current != tag {
-        return Err(ApiError::conflict(
-            "version_conflict",
+        return Err(ApiError::new(
+            ErrorCode::VersionConflict,
             format!(
                 "the routes of {date} changed since you read them (now {current}): reload and try again"
             ),
@@ -446,7 +447,7 @@ fn replan_seconds(asked: Option<u32>) -> Result<u32, ApiError> {
     } else {
         Err(Invalid::new(
             "time_limit_seconds",
-            "out_of_range",
+            ErrorCode::OutOfRange,
             format!(
                 "between {} and {} seconds",
                 REPLAN_LIMITS.start(),
@@ -465,7 +466,7 @@ fn replan_from(
 ) -> Result<Option<f64>, ApiError> {
     let today = today_in(clock);
     if date < today {
-        return Err(Invalid::new("date", "date_in_past", "that day is over").into());
+        return Err(Invalid::new("date", ErrorCode::DateInPast, "that day is over").into());
     }
     Ok(match from {
         Some(t) => Some(f64::from(t.minutes())),

@@ -11,6 +11,7 @@ use crate::api::extract::{Principal, ValidJson};
 use crate::api::AppState;
 use crate::db::plans::{self, NewPlan, PlanRow};
 use crate::db::{self, catalog, DbError};
+use crate::domain::ErrorCode;
 use crate::domain::{time_zone, Invalid, Role};
 use crate::planning::Draft;
 
@@ -113,12 +114,12 @@ pub async fn create(
     dates.sort_unstable();
     dates.dedup();
     if dates.is_empty() {
-        return Err(Invalid::new("dates", "required", "give at least one date").into());
+        return Err(Invalid::new("dates", ErrorCode::Required, "give at least one date").into());
     }
     if dates.len() > MAX_DATES {
         return Err(Invalid::new(
             "dates",
-            "too_many",
+            ErrorCode::TooMany,
             format!("at most {MAX_DATES} dates in one plan"),
         )
         .into());
@@ -127,7 +128,7 @@ pub async fn create(
     if !TIME_LIMITS.contains(&limit) {
         return Err(Invalid::new(
             "time_limit_seconds",
-            "out_of_range",
+            ErrorCode::OutOfRange,
             format!(
                 "between {} and {} seconds",
                 TIME_LIMITS.start(),
@@ -155,7 +156,7 @@ pub async fn create(
         .await
         .map_err(|e| match e {
             DbError::NotFound => {
-                Invalid::new("region_id", "unknown_reference", "no such region").into()
+                Invalid::new("region_id", ErrorCode::UnknownReference, "no such region").into()
             }
             other => ApiError::from(other),
         })?;
@@ -165,7 +166,7 @@ pub async fn create(
     if first < today {
         return Err(Invalid::new(
             "dates",
-            "date_in_past",
+            ErrorCode::DateInPast,
             format!("plan today ({today}) or later"),
         )
         .into());
@@ -247,8 +248,8 @@ pub async fn publish(
     let plan = visible_plan(&state, &who, id).await?;
     let view = PlanView::from_row(plan)?;
     let Some(draft) = view.draft else {
-        return Err(ApiError::conflict(
-            "invalid_state",
+        return Err(ApiError::new(
+            ErrorCode::InvalidState,
             "the plan has no draft yet: wait until it is done",
         ));
     };

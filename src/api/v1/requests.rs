@@ -14,6 +14,7 @@ use crate::api::AppState;
 use crate::db::catalog::{RegionRow, ServiceKindRow};
 use crate::db::requests::{self, Created, NewRequest, RequestChange, RequestFilter};
 use crate::db::{self, catalog, events, DbError};
+use crate::domain::ErrorCode;
 use crate::domain::{
     bounded_text, AccessibilityNeed, BoundaryCache, Coordinates, Invalid, PreferredWindow,
     Priority, RequestStatus, Role,
@@ -98,21 +99,21 @@ fn check_dates(earliest: NaiveDate, deadline: NaiveDate, today: NaiveDate) -> Re
     if earliest < today {
         return Err(Invalid::new(
             "earliest_date",
-            "date_in_past",
+            ErrorCode::DateInPast,
             "must be today or later (in the region's time zone)",
         ));
     }
     if deadline < earliest {
         return Err(Invalid::new(
             "deadline",
-            "deadline_before_earliest",
+            ErrorCode::DeadlineBeforeEarliest,
             "must not be before earliest_date",
         ));
     }
     if deadline > today + chrono::Duration::days(365) {
         return Err(Invalid::new(
             "deadline",
-            "too_far_ahead",
+            ErrorCode::TooFarAhead,
             "must be within a year",
         ));
     }
@@ -123,7 +124,7 @@ fn not_found_as_field(field: &'static str, what: &'static str) -> impl FnOnce(Db
     move |e| match e {
         DbError::NotFound => ApiError::from(Invalid::new(
             field,
-            "unknown_reference",
+            ErrorCode::UnknownReference,
             format!("no such {what}"),
         )),
         other => other.into(),
@@ -156,7 +157,7 @@ impl Admission {
         let kind = kind.filter(|k| k.active).ok_or_else(|| {
             Invalid::new(
                 "service_kind_id",
-                "unknown_reference",
+                ErrorCode::UnknownReference,
                 "no such service in this region",
             )
         })?;
@@ -167,7 +168,7 @@ impl Admission {
             if !boundary.contains(self.location) {
                 return Err(Invalid::new(
                     "location",
-                    "outside_region",
+                    ErrorCode::OutsideRegion,
                     "the pin is outside the region's boundary",
                 )
                 .into());
@@ -200,11 +201,11 @@ impl Admission {
             address: self.address,
             notes: self.notes,
             accessibility_needs: serde_json::to_string(&self.needs).map_err(ApiError::internal)?,
-            priority: priority.as_str().into(),
+            priority,
             earliest_date: self.earliest_date,
             deadline: self.deadline,
             preferred_windows: serde_json::to_string(&windows).map_err(ApiError::internal)?,
-            status: RequestStatus::Submitted.as_str().into(),
+            status: RequestStatus::Submitted,
             version: 1,
             idempotency_fingerprint: self.idempotency_key.as_ref().map(|_| self.fingerprint),
             idempotency_key: self.idempotency_key,
@@ -249,9 +250,12 @@ pub async fn create(
         None => None,
     };
     if input.accessibility_needs.len() > AccessibilityNeed::ALL.len() {
-        return Err(
-            Invalid::new("accessibility_needs", "too_many", "each need at most once").into(),
-        );
+        return Err(Invalid::new(
+            "accessibility_needs",
+            ErrorCode::TooMany,
+            "each need at most once",
+        )
+        .into());
     }
     let mut needs = input.accessibility_needs.clone();
     needs.sort_by_key(|n| n.as_str());
@@ -305,8 +309,8 @@ pub async fn create(
         Created::New(row) => (row, false),
         Created::Replayed(row) => (row, true),
         Created::KeyReused => {
-            return Err(ApiError::unprocessable(
-                "idempotency_key_reused",
+            return Err(ApiError::new(
+                ErrorCode::IdempotencyKeyReused,
                 "this Idempotency-Key was already used for a different request",
             )
             .with_field("Idempotency-Key"))
@@ -402,19 +406,16 @@ pub async fn request_events(
 fn parse_list<T: std::str::FromStr<Err = String>>(
     field: &str,
     value: &Option<String>,
-) -> Result<Vec<String>, ApiError> {
+) -> Result<Vec<T>, ApiError> {
     let Some(value) = value else {
         return Ok(Vec::new());
     };
     value
         .split(',')
         .map(|s| {
-            s.trim()
-                .parse::<T>()
-                .map(|_| s.trim().to_string())
-                .map_err(|e| {
-                    ApiError::bad_request("invalid_query", e).with_field(field.to_string())
-                })
+            s.trim().parse::<T>().map_err(|e| {
+                ApiError::new(ErrorCode::InvalidQuery, e).with_field(field.to_string())
+            })
         })
         .collect()
 }
@@ -422,8 +423,8 @@ fn parse_list<T: std::str::FromStr<Err = String>>(
 fn parse_bbox(value: &Option<String>) -> Result<Option<(f64, f64, f64, f64)>, ApiError> {
     let Some(value) = value else { return Ok(None) };
     let bad = || {
-        ApiError::bad_request(
-            "invalid_query",
+        ApiError::new(
+            ErrorCode::InvalidQuery,
             "bbox is min_lon,min_lat,max_lon,max_lat in degrees",
         )
         .with_field("bbox")
@@ -467,7 +468,7 @@ pub async fn list(
     if let (Some(from), Some(to)) = (q.from, q.to) {
         if from > to {
             return Err(
-                ApiError::bad_request("invalid_query", "from must not be after to")
+                ApiError::new(ErrorCode::InvalidQuery, "from must not be after to")
                     .with_field("from"),
             );
         }
@@ -498,7 +499,7 @@ async fn apply_change(
     change: RequestChange,
 ) -> Result<HttpResponse, ApiError> {
     let row = visible(state, who, id).await?;
-    let status: RequestStatus = row.status.parse().map_err(ApiError::internal)?;
+    let status = row.status;
     if row.version != version {
         return Err(DbError::VersionConflict {
             current: row.version,
@@ -506,8 +507,8 @@ async fn apply_change(
         .into());
     }
     if !allowed(status) {
-        return Err(ApiError::conflict(
-            "invalid_state",
+        return Err(ApiError::new(
+            ErrorCode::InvalidState,
             format!("a {status} request cannot be changed this way"),
         ));
     }
@@ -643,7 +644,7 @@ pub async fn set_priority(
     body: ValidJson<PriorityChange>,
 ) -> Result<HttpResponse, ApiError> {
     who.require(&[Role::Coordinator, Role::Admin])?;
-    let change = RequestChange::Priority(body.0.priority.as_str().to_string());
+    let change = RequestChange::Priority(body.0.priority);
     apply_change(
         &state,
         &who,
@@ -669,19 +670,19 @@ mod tests {
             check_dates(d("2026-11-21"), d("2026-11-30"), today)
                 .unwrap_err()
                 .code,
-            "date_in_past"
+            ErrorCode::DateInPast
         );
         assert_eq!(
             check_dates(d("2026-11-25"), d("2026-11-24"), today)
                 .unwrap_err()
                 .code,
-            "deadline_before_earliest"
+            ErrorCode::DeadlineBeforeEarliest
         );
         assert_eq!(
             check_dates(d("2026-11-25"), d("2027-12-24"), today)
                 .unwrap_err()
                 .code,
-            "too_far_ahead"
+            ErrorCode::TooFarAhead
         );
     }
 

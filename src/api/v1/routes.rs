@@ -13,6 +13,7 @@ use crate::api::extract::{IfNoneMatch, Principal, ValidJson};
 use crate::api::AppState;
 use crate::db::fieldwork::{self, EventResult, FieldEvent};
 use crate::db::{catalog, routes, DbError};
+use crate::domain::ErrorCode;
 use crate::domain::{bounded_text, time_zone, Coordinates, FieldEventKind, Invalid, Role};
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -199,13 +200,18 @@ fn parse_event(i: usize, e: FieldEventIn, latest: DateTime<Utc>) -> Result<Field
     if id.is_empty() || id.len() > 64 || !id.chars().all(|c| c.is_ascii_graphic()) {
         return Err(Invalid::new(
             at("id"),
-            "invalid_format",
+            ErrorCode::InvalidFormat,
             "1 to 64 visible ASCII characters",
         )
         .into());
     }
     if e.kind != FieldEventKind::Position && e.request_id.is_none() {
-        return Err(Invalid::new(at("request_id"), "required", "give the visit request").into());
+        return Err(Invalid::new(
+            at("request_id"),
+            ErrorCode::Required,
+            "give the visit request",
+        )
+        .into());
     }
     let position = match e.position {
         Some(p) => {
@@ -214,7 +220,7 @@ fn parse_event(i: usize, e: FieldEventIn, latest: DateTime<Utc>) -> Result<Field
         None if e.kind == FieldEventKind::Position => {
             return Err(Invalid::new(
                 at("position"),
-                "required",
+                ErrorCode::Required,
                 "a position event needs a position",
             )
             .into())
@@ -226,7 +232,12 @@ fn parse_event(i: usize, e: FieldEventIn, latest: DateTime<Utc>) -> Result<Field
         .map(|r| bounded_text(&at("reason"), &r, 1, 500))
         .transpose()?;
     if e.at > latest {
-        return Err(Invalid::new(at("at"), "out_of_range", "more than a day in the future").into());
+        return Err(Invalid::new(
+            at("at"),
+            ErrorCode::OutOfRange,
+            "more than a day in the future",
+        )
+        .into());
     }
     Ok(FieldEvent {
         client_event_id: id,
@@ -257,12 +268,15 @@ pub async fn record_events(
     who.require(&[Role::Officer])?;
     let batch = body.0.events;
     if batch.is_empty() {
-        return Err(Invalid::new("events", "required", "give at least one event").into());
+        return Err(Invalid::new("events", ErrorCode::Required, "give at least one event").into());
     }
     if batch.len() > MAX_EVENTS {
-        return Err(
-            Invalid::new("events", "too_many", format!("at most {MAX_EVENTS} events")).into(),
-        );
+        return Err(Invalid::new(
+            "events",
+            ErrorCode::TooMany,
+            format!("at most {MAX_EVENTS} events"),
+        )
+        .into());
     }
     let latest = Utc::now() + chrono::Duration::days(1);
     let events: Vec<FieldEvent> = batch

@@ -64,11 +64,11 @@ impl TryFrom<RequestRow> for VisitRequestView {
             address: r.address,
             notes: r.notes,
             accessibility_needs: stored("accessibility_needs", &r.accessibility_needs)?,
-            priority: stored_enum("priority", &r.priority)?,
+            priority: r.priority,
             earliest_date: r.earliest_date,
             deadline: r.deadline,
             preferred_windows: stored("preferred_windows", &r.preferred_windows)?,
-            status: stored_enum("status", &r.status)?,
+            status: r.status,
             version: r.version,
             created_at: utc(r.created_at),
             updated_at: utc(r.updated_at),
@@ -230,7 +230,7 @@ impl TeamView {
                                 account_id: m.account_id,
                                 username: m.username,
                                 display_name: m.display_name,
-                                role: stored_enum("role", &m.role)?,
+                                role: m.role,
                             })
                         })
                         .collect::<Result<Vec<_>, ApiError>>()
