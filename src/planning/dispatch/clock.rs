@@ -55,3 +55,27 @@ impl Clock {
 pub fn region_clock(snapshot: &Snapshot) -> Result<Clock, EditError> {
     Clock::of_zone(&snapshot.region.time_zone)
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use crate::planning::dispatch::fixtures::{jakarta, monday};
+
+    #[test]
+    fn local_minutes_and_utc_are_each_others_inverse() {
+        let clock = jakarta();
+        let utc = clock.utc(monday(), 9.0 * 60.0 + 15.0).unwrap();
+        // Jakarta is UTC+7 all year.
+        assert_eq!(utc, monday().and_hms_opt(2, 15, 0).unwrap());
+        assert_eq!(clock.local(utc), "09:15");
+        assert_eq!(clock.local_minutes(utc), (monday(), 555.0));
+    }
+
+    #[test]
+    fn early_morning_local_is_the_previous_day_in_utc() {
+        let utc = jakarta().utc(monday(), 3.0 * 60.0).unwrap();
+        let sunday = NaiveDate::from_ymd_opt(2026, 11, 22).unwrap();
+        assert_eq!(utc, sunday.and_hms_opt(20, 0, 0).unwrap());
+    }
+}

@@ -22,3 +22,54 @@ pub fn day_tag(snapshot: &Snapshot, date: NaiveDate) -> String {
     }
     format!("day-{}", &hex::encode(hash.finalize())[..16])
 }
+
+#[cfg(test)]
+mod tests {
+    use super::day_tag;
+    use crate::planning::dispatch::fixtures::{monday, Day, TEAM_A, TEAM_B};
+
+    fn day() -> Day {
+        Day::new()
+            .route(1, TEAM_A, &[(101, "09:00")])
+            .route(2, TEAM_B, &[(201, "09:00")])
+    }
+
+    #[test]
+    fn the_same_day_read_twice_has_the_same_tag() {
+        assert_eq!(
+            day_tag(&day().build(), monday()),
+            day_tag(&day().build(), monday())
+        );
+    }
+
+    #[test]
+    fn a_new_route_version_changes_the_tag() {
+        let before = day().build();
+        let mut after = before.clone();
+        after.routes[1].route.version += 1;
+        assert_ne!(day_tag(&before, monday()), day_tag(&after, monday()));
+    }
+
+    #[test]
+    fn a_lock_changes_the_tag() {
+        let unlocked = day_tag(&day().build(), monday());
+        assert_ne!(unlocked, day_tag(&day().locked(2).build(), monday()));
+    }
+
+    #[test]
+    fn a_team_off_changes_the_tag() {
+        let everyone = day_tag(&day().build(), monday());
+        assert_ne!(everyone, day_tag(&day().absent(TEAM_B).build(), monday()));
+    }
+
+    #[test]
+    fn another_days_routes_do_not_change_the_tag() {
+        let tuesday = monday().succ_opt().unwrap();
+        let before = day().build();
+        let mut after = before.clone();
+        for route in &mut after.routes {
+            route.route.version += 1;
+        }
+        assert_eq!(day_tag(&before, tuesday), day_tag(&after, tuesday));
+    }
+}

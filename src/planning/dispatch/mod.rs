@@ -11,6 +11,8 @@
 
 mod clock;
 mod day_tag;
+#[cfg(test)]
+mod fixtures;
 mod operations;
 mod preview;
 mod replan;

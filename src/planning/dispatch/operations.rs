@@ -367,3 +367,240 @@ fn as_stored<'s>(route: &'s LiveRoute, key: (i64, NaiveDate), work: Vec<Work<'s>
         issues: Vec::new(),
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use chrono::NaiveDate;
+
+    use super::propose_route_op;
+    use crate::db::dispatch::Snapshot;
+    use crate::domain::ErrorCode;
+    use crate::planning::dispatch::fixtures::{code, monday, Day, TEAM_A, TEAM_B};
+    use crate::planning::dispatch::{EditError, Proposal, RouteKey, RouteOp};
+
+    /// Team A: 101 at 09:00, 102 at 10:00 (route 1); team B: 201 at 09:00 (route 2).
+    fn two_routes() -> Day {
+        Day::new()
+            .route(1, TEAM_A, &[(101, "09:00"), (102, "10:00")])
+            .route(2, TEAM_B, &[(201, "09:00")])
+    }
+
+    fn on_route_1(snapshot: &Snapshot, op: RouteOp) -> Result<Proposal, EditError> {
+        propose_route_op(snapshot, 1, 1, &op, monday())
+    }
+
+    fn move_102(to_team_id: i64, to_date: NaiveDate, target_version: Option<i32>) -> RouteOp {
+        RouteOp::Move {
+            request_id: 102,
+            to_team_id,
+            to_date,
+            position: None,
+            target_version,
+        }
+    }
+
+    fn stops_of(proposal: &Proposal, team_id: i64) -> Vec<i64> {
+        let change = proposal
+            .edit
+            .routes
+            .iter()
+            .find(|c| c.team_id == team_id)
+            .unwrap();
+        change.content.stops.iter().map(|s| s.request_id).collect()
+    }
+
+    #[test]
+    fn a_move_to_another_team_changes_both_routes_and_keeps_the_promise() {
+        let proposal =
+            on_route_1(&two_routes().build(), move_102(TEAM_B, monday(), Some(1))).unwrap();
+        let versions: Vec<(i64, Option<i32>)> = proposal
+            .edit
+            .routes
+            .iter()
+            .map(|c| (c.team_id, c.expected_version))
+            .collect();
+        assert_eq!(versions, vec![(TEAM_A, Some(1)), (TEAM_B, Some(1))]);
+        assert!(proposal.edit.routes.iter().all(|c| c.tell_team));
+        assert_eq!(stops_of(&proposal, TEAM_A), vec![101]);
+        assert_eq!(stops_of(&proposal, TEAM_B), vec![201, 102]);
+        // Same day, still inside its window: the citizen hears nothing.
+        let moved = proposal.preview.routes[1]
+            .stops
+            .iter()
+            .find(|s| s.request_id == 102)
+            .unwrap();
+        assert_eq!(
+            moved.moved_from,
+            Some(RouteKey {
+                team_id: TEAM_A,
+                date: monday()
+            })
+        );
+        assert!(!moved.window_changed);
+        assert_eq!(proposal.preview.citizens_told, 0);
+    }
+
+    #[test]
+    fn a_move_to_another_day_tells_the_citizen() {
+        let tuesday = monday().succ_opt().unwrap();
+        let proposal = on_route_1(&two_routes().build(), move_102(TEAM_B, tuesday, None)).unwrap();
+        let new_route = proposal
+            .edit
+            .routes
+            .iter()
+            .find(|c| c.date == tuesday)
+            .unwrap();
+        assert_eq!(new_route.expected_version, None);
+        assert_eq!(new_route.tell_citizens, vec![102]);
+        assert_eq!(proposal.preview.citizens_told, 1);
+    }
+
+    #[test]
+    fn a_move_onto_an_existing_route_needs_its_version() {
+        let snapshot = two_routes().build();
+        let missing = on_route_1(&snapshot, move_102(TEAM_B, monday(), None)).unwrap_err();
+        assert_eq!(code(&missing), Some(ErrorCode::Required));
+        let stale = on_route_1(&snapshot, move_102(TEAM_B, monday(), Some(7))).unwrap_err();
+        assert_eq!(code(&stale), Some(ErrorCode::VersionConflict));
+    }
+
+    #[test]
+    fn a_move_to_a_team_off_that_day_is_refused() {
+        let snapshot = two_routes().absent(TEAM_B).build();
+        let err = on_route_1(&snapshot, move_102(TEAM_B, monday(), Some(1))).unwrap_err();
+        assert_eq!(code(&err), Some(ErrorCode::TeamAbsent));
+    }
+
+    #[test]
+    fn a_change_read_from_an_old_version_is_refused() {
+        let err = propose_route_op(
+            &two_routes().build(),
+            1,
+            0,
+            &RouteOp::Lock { locked: true },
+            monday(),
+        )
+        .unwrap_err();
+        assert_eq!(code(&err), Some(ErrorCode::VersionConflict));
+    }
+
+    #[test]
+    fn a_reorder_must_list_every_stop_exactly_once() {
+        let snapshot = two_routes().build();
+        for request_ids in [vec![102], vec![102, 102], vec![102, 101, 201]] {
+            let err = on_route_1(&snapshot, RouteOp::Reorder { request_ids }).unwrap_err();
+            assert_eq!(code(&err), Some(ErrorCode::InvalidOrder));
+        }
+        let proposal = on_route_1(
+            &snapshot,
+            RouteOp::Reorder {
+                request_ids: vec![102, 101],
+            },
+        )
+        .unwrap();
+        assert_eq!(stops_of(&proposal, TEAM_A), vec![102, 101]);
+    }
+
+    #[test]
+    fn a_visited_stop_stays_where_it_is() {
+        let snapshot = two_routes().visited(101).build();
+        let reorder = on_route_1(
+            &snapshot,
+            RouteOp::Reorder {
+                request_ids: vec![102, 101],
+            },
+        )
+        .unwrap_err();
+        assert_eq!(code(&reorder), Some(ErrorCode::StopVisited));
+        let moved = on_route_1(
+            &snapshot,
+            RouteOp::Move {
+                request_id: 101,
+                to_team_id: TEAM_B,
+                to_date: monday(),
+                position: None,
+                target_version: Some(1),
+            },
+        )
+        .unwrap_err();
+        assert_eq!(code(&moved), Some(ErrorCode::StopVisited));
+    }
+
+    #[test]
+    fn a_stop_moved_within_its_route_never_goes_before_a_visit_made() {
+        let snapshot = two_routes().visited(101).build();
+        let proposal = on_route_1(
+            &snapshot,
+            RouteOp::Move {
+                request_id: 102,
+                to_team_id: TEAM_A,
+                to_date: monday(),
+                position: Some(0),
+                target_version: None,
+            },
+        )
+        .unwrap();
+        assert_eq!(stops_of(&proposal, TEAM_A), vec![101, 102]);
+    }
+
+    #[test]
+    fn stops_on_a_locked_route_do_not_move() {
+        let snapshot = two_routes().locked(1).build();
+        let err = on_route_1(&snapshot, move_102(TEAM_B, monday(), Some(1))).unwrap_err();
+        assert_eq!(code(&err), Some(ErrorCode::RouteLocked));
+        let err = propose_route_op(
+            &snapshot,
+            2,
+            1,
+            &RouteOp::Move {
+                request_id: 201,
+                to_team_id: TEAM_A,
+                to_date: monday(),
+                position: None,
+                target_version: Some(1),
+            },
+            monday(),
+        )
+        .unwrap_err();
+        assert_eq!(code(&err), Some(ErrorCode::RouteLocked));
+    }
+
+    #[test]
+    fn a_pin_on_a_locked_route_keeps_it_locked_and_its_times() {
+        let snapshot = two_routes().locked(1).build();
+        let proposal = on_route_1(
+            &snapshot,
+            RouteOp::Pin {
+                request_id: 102,
+                pinned: true,
+            },
+        )
+        .unwrap();
+        let [change] = proposal.edit.routes.as_slice() else {
+            panic!("a pin changes one route: {:?}", proposal.edit.routes);
+        };
+        assert!(change.locked);
+        assert!(!change.tell_team);
+        let pins: Vec<bool> = change.content.stops.iter().map(|s| s.pinned).collect();
+        assert_eq!(pins, vec![false, true]);
+        let before = &snapshot.routes[0].stops;
+        assert!(change
+            .content
+            .stops
+            .iter()
+            .zip(before)
+            .all(|(after, before)| after.planned_start == before.stop.planned_start));
+    }
+
+    #[test]
+    fn unlocking_a_locked_route_changes_only_the_lock() {
+        let snapshot = two_routes().locked(1).build();
+        let proposal = on_route_1(&snapshot, RouteOp::Lock { locked: false }).unwrap();
+        let [change] = proposal.edit.routes.as_slice() else {
+            panic!("a lock changes one route: {:?}", proposal.edit.routes);
+        };
+        assert!(!change.locked);
+        assert!(!change.tell_team);
+        assert_eq!(proposal.edit.action, "route_unlocked");
+    }
+}

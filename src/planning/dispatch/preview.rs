@@ -250,3 +250,76 @@ fn clock_minutes(text: &str) -> Result<f64, EditError> {
 fn round2(x: f64) -> f64 {
     (x * 100.0).round() / 100.0
 }
+
+#[cfg(test)]
+mod tests {
+    use crate::planning::dispatch::fixtures::{monday, Day, TEAM_A, TEAM_B};
+    use crate::planning::dispatch::{propose_route_op, Proposal, RouteOp};
+
+    fn day() -> Day {
+        Day::new()
+            .route(1, TEAM_A, &[(101, "09:00"), (102, "10:00")])
+            .route(2, TEAM_B, &[(201, "09:00")])
+    }
+
+    fn propose(op: RouteOp) -> Proposal {
+        propose_route_op(&day().build(), 1, 1, &op, monday()).unwrap()
+    }
+
+    #[test]
+    fn added_km_is_after_minus_before() {
+        let proposal = propose(RouteOp::Move {
+            request_id: 102,
+            to_team_id: TEAM_B,
+            to_date: monday(),
+            position: None,
+            target_version: Some(1),
+        });
+        assert_eq!(proposal.preview.routes.len(), 2);
+        // The fixture stores 1 km a stop.
+        let before: Vec<f64> = proposal
+            .preview
+            .routes
+            .iter()
+            .map(|r| r.distance_km_before)
+            .collect();
+        assert_eq!(before, vec![2.0, 1.0]);
+        for route in &proposal.preview.routes {
+            assert!(route.distance_km_after > 0.0);
+            let expected = ((route.distance_km_after - route.distance_km_before) * 100.0).round();
+            assert_eq!(route.added_km * 100.0, expected, "{route:?}");
+        }
+    }
+
+    #[test]
+    fn times_before_and_after_are_local() {
+        let proposal = propose(RouteOp::Reorder {
+            request_ids: vec![101, 102],
+        });
+        let route = &proposal.preview.routes[0];
+        let first = &route.stops[0];
+        assert_eq!(first.planned_before.as_deref(), Some("09:00"));
+        assert_eq!(
+            first.window_before,
+            Some(["08:30".to_string(), "10:00".to_string()])
+        );
+        // Timed again from the shift's start, the visit waits for its window to open.
+        assert_eq!(first.planned_after, "08:30");
+        assert!(!first.window_changed);
+    }
+
+    #[test]
+    fn a_window_broken_by_the_change_is_new_and_counted() {
+        // 102 cannot start before 09:30, so 101 (window until 10:00) comes too late.
+        let proposal = propose(RouteOp::Reorder {
+            request_ids: vec![102, 101],
+        });
+        assert_eq!(proposal.preview.newly_infeasible, vec![101]);
+        let late = &proposal.preview.routes[0].stops[1];
+        assert_eq!(late.request_id, 101);
+        assert!(late.issues.iter().any(|i| i.code == "time_window" && i.new));
+        // Its start left the promised window: the citizen hears the new one.
+        assert!(late.window_changed);
+        assert_eq!(proposal.preview.citizens_told, 1);
+    }
+}

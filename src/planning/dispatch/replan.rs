@@ -277,3 +277,140 @@ pub fn propose_replan(
     proposal.edit.day = Some(DayState::of(snapshot, date));
     Ok(proposal)
 }
+
+#[cfg(test)]
+mod tests {
+    use jemput_planner as planner;
+
+    use super::{propose_replan, replan_problem};
+    use crate::db::dispatch::{DayState, Snapshot};
+    use crate::domain::ErrorCode;
+    use crate::planning::dispatch::fixtures::{code, monday, Day, TEAM_A, TEAM_B};
+    use crate::planning::dispatch::{DayReplan, Proposal};
+    use crate::planning::planner_date;
+
+    /// Team A: 101 done at 09:00, then 102 and 103; team B: 201.
+    fn day() -> Day {
+        Day::new()
+            .route(1, TEAM_A, &[(101, "09:00"), (102, "10:00"), (103, "11:00")])
+            .route(2, TEAM_B, &[(201, "09:00")])
+            .visited(101)
+    }
+
+    fn a_off() -> DayReplan {
+        DayReplan {
+            date: monday(),
+            from: None,
+            absent: Some((TEAM_A, "motor rusak".to_string())),
+        }
+    }
+
+    /// Re-plan with the real planner, a fixed seed and a fixed number of iterations.
+    fn replanned(snapshot: &Snapshot, replan: &DayReplan) -> Proposal {
+        let problem = replan_problem(snapshot, replan).unwrap();
+        let options = planner::SolveOptions {
+            iteration_limit: Some(50),
+            ..Default::default()
+        };
+        let solution = planner::solve(&problem, &options, &planner::Unlimited).unwrap();
+        propose_replan(snapshot, replan, &solution).unwrap()
+    }
+
+    fn stops_of(proposal: &Proposal, team_id: i64) -> Vec<i64> {
+        let change = proposal
+            .edit
+            .routes
+            .iter()
+            .find(|c| c.team_id == team_id)
+            .unwrap();
+        change.content.stops.iter().map(|s| s.request_id).collect()
+    }
+
+    #[test]
+    fn a_team_off_keeps_its_visit_made_and_hands_the_rest_over() {
+        let snapshot = day().build();
+        let proposal = replanned(&snapshot, &a_off());
+        assert_eq!(stops_of(&proposal, TEAM_A), vec![101]);
+        let mut b = stops_of(&proposal, TEAM_B);
+        b.sort_unstable();
+        assert_eq!(b, vec![102, 103, 201]);
+        assert!(proposal.preview.dropped.is_empty());
+        assert_eq!(
+            proposal.edit.absence,
+            Some((TEAM_A, monday(), "motor rusak".to_string()))
+        );
+        assert_eq!(proposal.edit.day, Some(DayState::of(&snapshot, monday())));
+    }
+
+    #[test]
+    fn a_pin_does_not_follow_a_visit_to_another_team() {
+        let snapshot = day().pinned(102).build();
+        let proposal = replanned(&snapshot, &a_off());
+        let b = proposal
+            .edit
+            .routes
+            .iter()
+            .find(|c| c.team_id == TEAM_B)
+            .unwrap();
+        let moved = b
+            .content
+            .stops
+            .iter()
+            .find(|s| s.request_id == 102)
+            .unwrap();
+        assert!(!moved.pinned);
+    }
+
+    #[test]
+    fn a_visit_made_stays_first_whatever_the_planner_returns() {
+        let snapshot = day().build();
+        let replan = DayReplan {
+            date: monday(),
+            from: None,
+            absent: None,
+        };
+        let visit = |job: &str, start: f64| planner::Stop::Visit {
+            job: job.to_string(),
+            arrival: start,
+            wait: 0.0,
+            start,
+            end: start + 30.0,
+        };
+        // The planner left 101 out and put 103 before 102.
+        let solution = planner::Solution {
+            routes: vec![planner::RoutePlan {
+                team: TEAM_A.to_string(),
+                date: planner_date(monday()).unwrap(),
+                start: 600.0,
+                end: 760.0,
+                stops: vec![visit("103", 620.0), visit("102", 680.0)],
+                distance: 4000.0,
+                travel_minutes: 40.0,
+                duration_minutes: 160.0,
+                visits: 2,
+            }],
+            unassigned: Vec::new(),
+            hotspots: Vec::new(),
+            kpis: planner::Kpis::default(),
+            search: planner::SearchStats::default(),
+        };
+        let proposal = propose_replan(&snapshot, &replan, &solution).unwrap();
+        assert_eq!(stops_of(&proposal, TEAM_A), vec![101, 103, 102]);
+        // Team B had no plan that day: its visit goes back in the queue.
+        assert_eq!(stops_of(&proposal, TEAM_B), Vec::<i64>::new());
+        let dropped: Vec<(i64, &str)> = proposal
+            .preview
+            .dropped
+            .iter()
+            .map(|d| (d.request_id, d.reason.as_str()))
+            .collect();
+        assert_eq!(dropped, vec![(201, "routes_full")]);
+    }
+
+    #[test]
+    fn a_team_already_off_cannot_be_taken_off_again() {
+        let snapshot = day().absent(TEAM_A).build();
+        let err = replan_problem(&snapshot, &a_off()).unwrap_err();
+        assert_eq!(code(&err), Some(ErrorCode::AlreadyExists));
+    }
+}
