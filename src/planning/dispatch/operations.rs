@@ -487,7 +487,12 @@ mod tests {
     #[test]
     fn a_reorder_must_list_every_stop_exactly_once() {
         let snapshot = two_routes().build();
-        for request_ids in [vec![102], vec![102, 102], vec![102, 101, 201]] {
+        for request_ids in [
+            vec![102],
+            vec![102, 102],
+            vec![101, 102, 102],
+            vec![102, 101, 201],
+        ] {
             let err = on_route_1(&snapshot, RouteOp::Reorder { request_ids }).unwrap_err();
             assert_eq!(code(&err), Some(ErrorCode::InvalidOrder));
         }
