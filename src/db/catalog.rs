@@ -399,21 +399,22 @@ pub fn team_member_add(
     team: &TeamRow,
     account_id: i64,
 ) -> DbResult<()> {
-    let exists: i64 = team_members::table
-        .filter(team_members::team_id.eq(team.id))
-        .filter(team_members::account_id.eq(account_id))
-        .count()
-        .get_result(conn)?;
-    if exists > 0 {
-        return Ok(());
-    }
-    diesel::insert_into(team_members::table)
+    // One statement, so the same PUT sent twice at once adds the member once and both succeed.
+    let add = diesel::insert_into(team_members::table)
         .values((
             team_members::team_id.eq(team.id),
             team_members::account_id.eq(account_id),
             team_members::created_at.eq(now()),
         ))
-        .execute(conn)?;
+        .on_conflict_do_nothing();
+    // diesel's multi-backend connection has no ON CONFLICT: the same statement per backend.
+    let added = match conn {
+        DbConnection::Postgresql(c) => add.execute(c)?,
+        DbConnection::Sqlite(c) => add.execute(c)?,
+    };
+    if added == 0 {
+        return Ok(());
+    }
     events::record(
         conn,
         actor,

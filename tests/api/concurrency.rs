@@ -429,6 +429,45 @@ async fn one_phone_registered_at_once_is_one_device(backend: Backend) {
     assert_eq!(db_count(&app, "SELECT COUNT(*) AS n FROM devices").await, 1);
 }
 
+async fn one_member_added_at_once_is_added_once(backend: Backend) {
+    let app = spawn(backend).await;
+    let admin = app.admin().await;
+    let region = app.region(&admin, "Kulon Progo").await;
+    let r = app
+        .post(
+            "/v1/teams",
+            Some(&region.coordinator),
+            json!({"name": "Tim Wates", "depot": {"lat": crate::helpers::WATES.0, "lon": crate::helpers::WATES.1},
+                   "vehicle_profile": "motorbike", "skills": ["adminduk"], "max_visits_per_day": 8}),
+        )
+        .await;
+    let team = r.id();
+    let answers = at_once(
+        &app,
+        10,
+        Method::PUT,
+        &format!("/v1/teams/{team}/members/{}", region.officer_id),
+        &region.coordinator,
+        None,
+        &[],
+    )
+    .await;
+    let tally = tally(&answers);
+    assert!(answers.iter().all(|r| r.status.is_success()), "{tally}");
+    assert_eq!(
+        db_count(&app, "SELECT COUNT(*) AS n FROM team_members").await,
+        1
+    );
+    assert_eq!(
+        db_count(
+            &app,
+            "SELECT COUNT(*) AS n FROM events WHERE action = 'member_added'"
+        )
+        .await,
+        1
+    );
+}
+
 async fn guesses_at_once_check_at_most_the_allowed_attempts(backend: Backend) {
     let app = spawn(backend).await;
     let r = app
@@ -653,6 +692,7 @@ both_backends!(
     a_replayed_batch_at_once_is_applied_once,
     reports_only_from_the_team_the_visit_is_on_now,
     one_phone_registered_at_once_is_one_device,
+    one_member_added_at_once_is_added_once,
     guesses_at_once_check_at_most_the_allowed_attempts,
     a_cancel_racing_a_publish_never_leaves_a_cancelled_visit_on_a_route,
 );
