@@ -9,8 +9,9 @@
 //!    kind and one citizen per client seeded.
 //! 2. `--clients` concurrent clients (reqwest, in this process) post visit requests for
 //!    `--seconds`, each with a new `Idempotency-Key`: requests/s, latency p50/p99, and
-//!    transactions per request from `pg_stat_database` (the service stopped first, so every
-//!    backend has reported; the outbox worker's and planning runner's polls are included).
+//!    transactions per request from `pg_stat_database` (read once the service has stopped and
+//!    its connections are ended, so every backend has reported; the outbox worker's and
+//!    planning runner's polls are included).
 //! 3. `pgbench` (`PGBENCH`, else the newest `/usr/lib/postgresql/*/bin/pgbench`) runs
 //!    `bench/intake/pgbench.sql` (the request row and its event in one transaction) on the
 //!    same database with the same client count and duration.
@@ -78,9 +79,34 @@ fn transactions(admin: &mut diesel::PgConnection, name: &str) -> i64 {
     .n
 }
 
-fn backends(admin: &mut diesel::PgConnection, name: &str) -> i64 {
-    diesel::sql_query("SELECT count(*) AS n FROM pg_stat_activity WHERE datname = $1")
+#[derive(QueryableByName)]
+struct Pid {
+    #[diesel(sql_type = diesel::sql_types::Integer)]
+    pid: i32,
+}
+
+/// Ends every connection to the database `name` (looked up first, then ended one by one, so
+/// nothing else is touched); returns their process ids.
+fn terminate_backends(admin: &mut diesel::PgConnection, name: &str) -> Vec<i32> {
+    let pids: Vec<i32> = diesel::sql_query("SELECT pid FROM pg_stat_activity WHERE datname = $1")
         .bind::<diesel::sql_types::Text, _>(name)
+        .load::<Pid>(admin)
+        .unwrap()
+        .into_iter()
+        .map(|p| p.pid)
+        .collect();
+    for pid in &pids {
+        diesel::sql_query("SELECT pg_terminate_backend($1)")
+            .bind::<diesel::sql_types::Integer, _>(*pid)
+            .execute(admin)
+            .unwrap();
+    }
+    pids
+}
+
+fn still_running(admin: &mut diesel::PgConnection, pids: &[i32]) -> i64 {
+    diesel::sql_query("SELECT count(*) AS n FROM pg_stat_activity WHERE pid = ANY($1)")
+        .bind::<diesel::sql_types::Array<diesel::sql_types::Integer>, _>(pids)
         .get_result::<Count>(admin)
         .unwrap()
         .n
@@ -223,7 +249,10 @@ async fn drive(base: &str, seeded: &Seeded, seconds: u64) -> Load {
         .iter()
         .map(|(_, token)| {
             let (client, url, body, token) = (
-                reqwest::Client::new(),
+                reqwest::Client::builder()
+                    .timeout(Duration::from_secs(30))
+                    .build()
+                    .unwrap(),
                 url.clone(),
                 body.clone(),
                 token.clone(),
@@ -355,10 +384,13 @@ fn main() {
         drop(db);
         let before = transactions(&mut admin, &name);
         let load = drive(&base, &seeded, seconds).await;
+        eprintln!("load done; stopping the service");
         let _ = stop.send(());
-        running.await.unwrap().unwrap();
-        // A backend reports its counts when it ends at the latest: wait for the pool's to end.
-        while backends(&mut admin, &name) > 0 {
+        let _ = tokio::time::timeout(Duration::from_secs(20), running).await;
+        // A backend reports its counts when it ends at the latest: end the pool's connections
+        // (whatever still holds the pool) and wait until they are gone.
+        let ended = terminate_backends(&mut admin, &name);
+        while still_running(&mut admin, &ended) > 0 {
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
         let after = transactions(&mut admin, &name);
