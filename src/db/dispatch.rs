@@ -14,13 +14,13 @@ use super::events::{self, Actor, Change};
 use super::outbox;
 use super::requests::RequestRow;
 use super::routes::{
-    language_of, members_of, set_status, store_route, Notices, PublishRoute, RouteRow, RouteTarget,
-    StopRow,
+    language_of, members_of, set_status, store_route, PublishRoute, RouteRow, RouteTarget, StopRow,
 };
 use super::schema::{route_stops, routes, team_absences, teams, visit_requests};
 use super::{is_unique_violation, lock_region, now, DbConnection, DbError, DbResult};
 use crate::domain::ErrorCode;
 use crate::domain::{PushKind, RequestStatus};
+use crate::push::messages::Notices;
 
 #[derive(Debug, Clone)]
 pub struct LiveStop {
@@ -145,6 +145,14 @@ pub fn absences_of_team(conn: &mut DbConnection, team_id: i64) -> DbResult<Vec<A
         .filter(team_absences::team_id.eq(team_id))
         .order(team_absences::date)
         .select(AbsenceRow::as_select())
+        .load(conn)?)
+}
+
+/// Teams off on any of `dates`, in every region: (team, date).
+pub fn absent_on(conn: &mut DbConnection, dates: &[NaiveDate]) -> DbResult<Vec<(i64, NaiveDate)>> {
+    Ok(team_absences::table
+        .filter(team_absences::date.eq_any(dates))
+        .select((team_absences::team_id, team_absences::date))
         .load(conn)?)
 }
 

@@ -8,10 +8,11 @@ use diesel::prelude::*;
 use super::events::Actor;
 use super::outbox;
 use super::requests::RequestRow;
-use super::routes::{language_of, set_status, Notices};
+use super::routes::{language_of, set_status};
 use super::schema::{field_events, route_stops, routes, team_members, teams, visit_requests};
 use super::{lock_account, lock_region, now, DbConnection, DbResult};
 use crate::domain::{FieldEventKind, PushKind, RequestStatus};
+use crate::push::messages::Notices;
 
 /// One report, as parsed from the phone.
 #[derive(Debug, Clone)]
