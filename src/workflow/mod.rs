@@ -9,4 +9,5 @@
 //! `db` keeps typed rows, queries and conditional-write primitives; `push::messages` words the
 //! pushes. Data flows `api → workflow → planning/db/push → domain`.
 
+pub mod field_reports;
 pub mod publish;
