@@ -11,3 +11,4 @@
 
 pub mod field_reports;
 pub mod publish;
+pub mod rebalance;
