@@ -9,15 +9,13 @@ use diesel::prelude::*;
 
 use super::catalog::{ServiceKindRow, TeamRow};
 use super::events::{self, Actor, Change};
-use super::outbox;
 use super::requests::RequestRow;
 use super::schema::{
     accounts, route_stops, routes, service_kinds, team_members, teams, visit_requests,
 };
 use super::{is_unique_violation, now, DbConnection, DbError, DbResult};
 use crate::domain::ErrorCode;
-use crate::domain::{PushKind, RequestStatus};
-use crate::push::messages::Notices;
+use crate::domain::RequestStatus;
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = routes)]
@@ -199,93 +197,6 @@ pub(crate) fn store_route(
             .execute(conn)?;
     }
     Ok(Some(existing.map_or(1, |r| r.version.saturating_add(1))))
-}
-
-/// A cancelled visit leaves its route: the other stops keep their times, the route gets a new
-/// version and the team's phones are told. Returns the pushes written.
-pub fn take_off_route(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    request_id: i64,
-    notices: &dyn Notices,
-) -> DbResult<usize> {
-    let route: Option<RouteRow> = routes::table
-        .inner_join(route_stops::table)
-        .filter(route_stops::request_id.eq(request_id))
-        .order(routes::date.desc())
-        .select(RouteRow::as_select())
-        .first(conn)
-        .optional()?;
-    let Some(route) = route else { return Ok(0) };
-    let stops: Vec<StopRow> = route_stops::table
-        .filter(route_stops::route_id.eq(route.id))
-        .order(route_stops::position)
-        .select(StopRow::as_select())
-        .load(conn)?;
-    let kept: Vec<PublishStop> = stops
-        .iter()
-        .filter(|s| s.request_id != request_id)
-        .map(|s| PublishStop {
-            request_id: s.request_id,
-            planned_start: s.planned_start,
-            planned_end: s.planned_end,
-            window_start: s.window_start,
-            window_end: s.window_end,
-            window_local: (String::new(), String::new()),
-            pinned: s.pinned,
-        })
-        .collect();
-    let content = PublishRoute {
-        team_id: route.team_id,
-        date: route.date,
-        distance_m: route.distance_m,
-        leave_at: route.leave_at,
-        back_at: route.back_at,
-        stops: kept,
-    };
-    let target = RouteTarget {
-        region_id: route.region_id,
-        team_id: route.team_id,
-        date: route.date,
-        plan_id: None,
-    };
-    let Some(version) = store_route(
-        conn,
-        target,
-        Some(&route),
-        Some(&content),
-        &HashSet::new(),
-        now(),
-    )?
-    else {
-        return Ok(0);
-    };
-    events::record(
-        conn,
-        actor,
-        Change {
-            entity: "route",
-            entity_id: route.id,
-            region_id: Some(route.region_id),
-            action: "stop_cancelled",
-            before: Some(
-                serde_json::json!({"version": route.version, "stops": stops.iter().map(|s| s.request_id).collect::<Vec<_>>()}),
-            ),
-            after: Some(
-                serde_json::json!({"version": version, "stops": content.stops.iter().map(|s| s.request_id).collect::<Vec<_>>()}),
-            ),
-        },
-    )?;
-    let mut pushes = 0;
-    for member in members_of(conn, route.team_id)? {
-        pushes += outbox::enqueue_for_account(
-            conn,
-            PushKind::RouteChanged,
-            member,
-            &notices.route_changed(route.team_id, route.date, version),
-        )?;
-    }
-    Ok(pushes)
 }
 
 /// Move a request to `status` (new version) and record `action` in its event trail, with

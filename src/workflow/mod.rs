@@ -12,3 +12,4 @@
 pub mod field_reports;
 pub mod publish;
 pub mod rebalance;
+pub mod requests;
