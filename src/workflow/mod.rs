@@ -13,3 +13,4 @@ pub mod field_reports;
 pub mod publish;
 pub mod rebalance;
 pub mod requests;
+pub mod sign_in;
