@@ -6,12 +6,12 @@
 
 use chrono::{DateTime, NaiveDateTime, Utc};
 
+use super::notify;
 use crate::db::events::Actor;
 use crate::db::fieldwork::{self, FieldEvent};
-use crate::db::routes::{language_of, set_status};
+use crate::db::routes::set_status;
 use crate::db::{
-    accounts, catalog, lock_account, lock_region, outbox, requests, Db, DbConnection, DbError,
-    DbResult,
+    accounts, catalog, lock_account, lock_region, requests, Db, DbConnection, DbError, DbResult,
 };
 use crate::domain::{time_zone, FieldEventKind, PushKind, RequestStatus};
 use crate::push::messages::Notices;
@@ -145,24 +145,20 @@ fn apply(
             event.kind.as_str(),
             serde_json::json!({"reason": event.reason, "client_at": event.client_at}),
         )?;
-        let language = language_of(conn, request.citizen_id)?;
         let push = match event.kind {
-            FieldEventKind::Completed => Some((
-                PushKind::Completed,
-                notices.visit_done(&language, request.id),
-            )),
-            FieldEventKind::CitizenAbsent => Some((
-                PushKind::CitizenAbsent,
-                notices.visit_missed(&language, request.id),
-            )),
-            FieldEventKind::CouldNotComplete => Some((
-                PushKind::CouldNotComplete,
-                notices.visit_missed(&language, request.id),
-            )),
+            FieldEventKind::Completed => Some(PushKind::Completed),
+            FieldEventKind::CitizenAbsent => Some(PushKind::CitizenAbsent),
+            FieldEventKind::CouldNotComplete => Some(PushKind::CouldNotComplete),
             _ => None,
         };
-        if let Some((kind, message)) = push {
-            outbox::enqueue_for_account(conn, kind, request.citizen_id, &message)?;
+        if let Some(kind) = push {
+            notify::citizen(conn, kind, request.citizen_id, |language| {
+                if kind == PushKind::Completed {
+                    notices.visit_done(language, request.id)
+                } else {
+                    notices.visit_missed(language, request.id)
+                }
+            })?;
         }
     }
     if stop_done {
@@ -193,13 +189,9 @@ fn tell_next_citizen(
     else {
         return Ok(());
     };
-    let language = language_of(conn, citizen)?;
     let eta = local(planned_start + delay.max(chrono::Duration::zero()));
-    outbox::enqueue_for_account(
-        conn,
-        PushKind::VisitOnTheWay,
-        citizen,
-        &notices.visit_on_the_way(&language, request_id, &eta),
-    )?;
+    notify::citizen(conn, PushKind::VisitOnTheWay, citizen, |language| {
+        notices.visit_on_the_way(language, request_id, &eta)
+    })?;
     Ok(())
 }

@@ -10,6 +10,7 @@
 //! pushes. Data flows `api → workflow → planning/db/push → domain`.
 
 pub mod field_reports;
+mod notify;
 pub mod publish;
 pub mod rebalance;
 pub mod requests;

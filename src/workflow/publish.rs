@@ -6,14 +6,14 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{NaiveDate, NaiveDateTime};
 
+use super::notify;
 use crate::db::dispatch as db_dispatch;
 use crate::db::events::{self, Actor, Change};
-use crate::db::outbox;
 use crate::db::plans::{self, PlanRow};
 use crate::db::requests::{self, RequestRow};
 use crate::db::routes::{
-    self as db_routes, language_of, members_of, set_status, store_route, Publication, PublishRoute,
-    RouteRow, RouteTarget, StopRow,
+    self as db_routes, set_status, store_route, Publication, PublishRoute, RouteRow, RouteTarget,
+    StopRow,
 };
 use crate::db::{lock_region, now, Db, DbConnection, DbError, DbResult};
 use crate::domain::{ErrorCode, PushKind, RequestStatus};
@@ -263,14 +263,7 @@ pub fn publish(
         };
         touched.insert(key);
         result.routes_changed += 1;
-        for member in members_of(conn, key.0)? {
-            result.pushes += outbox::enqueue_for_account(
-                conn,
-                PushKind::RouteChanged,
-                member,
-                &notices.route_changed(key.0, key.1, version),
-            )?;
-        }
+        result.pushes += notify::team(conn, notices, key.0, key.1, version)?;
     }
 
     // Citizens whose visit moved (or is new) hear when; those taken off hear that too.
@@ -302,12 +295,13 @@ pub fn publish(
             )
             .map_err(outdated)?;
             result.requests_scheduled += 1;
-            let language = language_of(conn, request.citizen_id)?;
-            result.pushes += outbox::enqueue_for_account(
+            result.pushes += notify::citizen(
                 conn,
                 PushKind::VisitScheduled,
                 request.citizen_id,
-                &notices.visit_scheduled(&language, request.id, route.date, &stop.window_local),
+                |language| {
+                    notices.visit_scheduled(language, request.id, route.date, &stop.window_local)
+                },
             )?;
         }
     }
@@ -329,12 +323,11 @@ pub fn publish(
         )
         .map_err(outdated)?;
         result.requests_unscheduled += 1;
-        let language = language_of(conn, request.citizen_id)?;
-        result.pushes += outbox::enqueue_for_account(
+        result.pushes += notify::citizen(
             conn,
             PushKind::VisitUnscheduled,
             request.citizen_id,
-            &notices.visit_unscheduled(&language, request.id),
+            |language| notices.visit_unscheduled(language, request.id),
         )?;
     }
 

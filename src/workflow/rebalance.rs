@@ -8,13 +8,12 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
 
+use super::notify;
 use crate::db::dispatch::{self, DayState, RouteEdit};
 use crate::db::events::{self, Actor, Change};
 use crate::db::requests::{self, RequestRow};
-use crate::db::routes::{
-    self as db_routes, language_of, members_of, set_status, store_route, RouteTarget, StopRow,
-};
-use crate::db::{lock_region, now, outbox, Db, DbConnection, DbError, DbResult};
+use crate::db::routes::{self as db_routes, set_status, store_route, RouteTarget, StopRow};
+use crate::db::{lock_region, now, Db, DbConnection, DbError, DbResult};
 use crate::domain::{ErrorCode, PushKind, RequestStatus};
 use crate::push::messages::Notices;
 
@@ -186,14 +185,7 @@ fn apply_edit(
             .versions
             .push((change.team_id, change.date, version));
         if change.tell_team {
-            for member in members_of(conn, change.team_id)? {
-                applied.pushes += outbox::enqueue_for_account(
-                    conn,
-                    PushKind::RouteChanged,
-                    member,
-                    &notices.route_changed(change.team_id, change.date, version),
-                )?;
-            }
+            applied.pushes += notify::team(conn, notices, change.team_id, change.date, version)?;
         }
         for request_id in &change.tell_citizens {
             let Some(stop) = change
@@ -216,12 +208,13 @@ fn apply_edit(
                     "window": [stop.window_local.0, stop.window_local.1],
                 }}),
             )?;
-            let language = language_of(conn, request.citizen_id)?;
-            applied.pushes += outbox::enqueue_for_account(
+            applied.pushes += notify::citizen(
                 conn,
                 PushKind::VisitScheduled,
                 request.citizen_id,
-                &notices.visit_scheduled(&language, request.id, change.date, &stop.window_local),
+                |language| {
+                    notices.visit_scheduled(language, request.id, change.date, &stop.window_local)
+                },
             )?;
         }
     }
@@ -235,12 +228,11 @@ fn apply_edit(
             "unscheduled",
             serde_json::json!({"schedule": {"unscheduled": true}, "change": edit.action}),
         )?;
-        let language = language_of(conn, request.citizen_id)?;
-        applied.pushes += outbox::enqueue_for_account(
+        applied.pushes += notify::citizen(
             conn,
             PushKind::VisitUnscheduled,
             request.citizen_id,
-            &notices.visit_unscheduled(&language, request.id),
+            |language| notices.visit_unscheduled(language, request.id),
         )?;
     }
     Ok(applied)

@@ -5,13 +5,14 @@
 
 use std::collections::HashSet;
 
+use super::notify;
 use crate::db::dispatch::route_of_request;
 use crate::db::events::{self, Actor, Change};
 use crate::db::requests::{self, RequestChange, RequestRow};
-use crate::db::routes::{self as db_routes, members_of, store_route, PublishRoute, PublishStop};
+use crate::db::routes::{self as db_routes, store_route, PublishRoute, PublishStop};
 use crate::db::routes::{RouteTarget, StopRow};
-use crate::db::{lock_region, now, outbox, Db, DbConnection, DbError, DbResult};
-use crate::domain::{ErrorCode, PushKind, RequestStatus};
+use crate::db::{lock_region, now, Db, DbConnection, DbError, DbResult};
+use crate::domain::{ErrorCode, RequestStatus};
 use crate::push::messages::Notices;
 
 /// Apply `change` to `seen` (the request as the caller read it, and may see) from `version`.
@@ -126,14 +127,5 @@ fn take_off_route(
             ),
         },
     )?;
-    let mut pushes = 0;
-    for member in members_of(conn, route.team_id)? {
-        pushes += outbox::enqueue_for_account(
-            conn,
-            PushKind::RouteChanged,
-            member,
-            &notices.route_changed(route.team_id, route.date, version),
-        )?;
-    }
-    Ok(pushes)
+    notify::team(conn, notices, route.team_id, route.date, version)
 }
