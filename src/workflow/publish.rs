@@ -12,11 +12,10 @@ use crate::db::events::{self, Actor, Change};
 use crate::db::plans::{self, PlanRow};
 use crate::db::requests::{self, RequestRow};
 use crate::db::routes::{
-    self as db_routes, set_status, store_route, Publication, PublishRoute, RouteRow, RouteTarget,
-    StopRow,
+    self as db_routes, store_route, Publication, PublishRoute, RouteRow, RouteTarget, StopRow,
 };
 use crate::db::{lock_region, now, Db, DbConnection, DbError, DbResult};
-use crate::domain::{ErrorCode, PushKind, RequestStatus};
+use crate::domain::{ErrorCode, RequestStatus};
 use crate::planning::Draft;
 use crate::push::messages::Notices;
 
@@ -282,27 +281,17 @@ pub fn publish(
             if unchanged {
                 continue;
             }
-            set_status(
+            result.pushes += notify::scheduled(
                 conn,
                 actor,
+                notices,
                 request,
-                RequestStatus::Scheduled,
                 "scheduled",
-                serde_json::json!({"schedule": {
-                    "team_id": route.team_id, "date": route.date,
-                    "window": [stop.window_local.0, stop.window_local.1],
-                }}),
+                (route.team_id, route.date),
+                &stop.window_local,
             )
             .map_err(outdated)?;
             result.requests_scheduled += 1;
-            result.pushes += notify::citizen(
-                conn,
-                PushKind::VisitScheduled,
-                request.citizen_id,
-                |language| {
-                    notices.visit_scheduled(language, request.id, route.date, &stop.window_local)
-                },
-            )?;
         }
     }
     for (&request_id, &(team, date, _)) in &old_place {
@@ -313,22 +302,15 @@ pub fn publish(
         if request.status != RequestStatus::Scheduled {
             continue;
         }
-        set_status(
+        result.pushes += notify::unscheduled(
             conn,
             actor,
+            notices,
             &request,
-            RequestStatus::Submitted,
-            "unscheduled",
             serde_json::json!({"schedule": {"unscheduled": true}}),
         )
         .map_err(outdated)?;
         result.requests_unscheduled += 1;
-        result.pushes += notify::citizen(
-            conn,
-            PushKind::VisitUnscheduled,
-            request.citizen_id,
-            |language| notices.visit_unscheduled(language, request.id),
-        )?;
     }
 
     if !plans::mark_published(conn, plan.id, at)? {

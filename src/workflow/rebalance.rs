@@ -12,9 +12,9 @@ use super::notify;
 use crate::db::dispatch::{self, DayState, RouteEdit};
 use crate::db::events::{self, Actor, Change};
 use crate::db::requests::{self, RequestRow};
-use crate::db::routes::{self as db_routes, set_status, store_route, RouteTarget, StopRow};
+use crate::db::routes::{self as db_routes, store_route, RouteTarget, StopRow};
 use crate::db::{lock_region, now, Db, DbConnection, DbError, DbResult};
-use crate::domain::{ErrorCode, PushKind, RequestStatus};
+use crate::domain::ErrorCode;
 use crate::push::messages::Notices;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -197,42 +197,25 @@ fn apply_edit(
                 continue;
             };
             let request = requests::find(conn, *request_id)?;
-            set_status(
+            applied.pushes += notify::scheduled(
                 conn,
                 actor,
+                notices,
                 &request,
-                RequestStatus::Scheduled,
                 "rescheduled",
-                serde_json::json!({"schedule": {
-                    "team_id": change.team_id, "date": change.date,
-                    "window": [stop.window_local.0, stop.window_local.1],
-                }}),
-            )?;
-            applied.pushes += notify::citizen(
-                conn,
-                PushKind::VisitScheduled,
-                request.citizen_id,
-                |language| {
-                    notices.visit_scheduled(language, request.id, change.date, &stop.window_local)
-                },
+                (change.team_id, change.date),
+                &stop.window_local,
             )?;
         }
     }
     for request_id in &edit.unscheduled {
         let request = requests::find(conn, *request_id)?;
-        set_status(
+        applied.pushes += notify::unscheduled(
             conn,
             actor,
+            notices,
             &request,
-            RequestStatus::Submitted,
-            "unscheduled",
             serde_json::json!({"schedule": {"unscheduled": true}, "change": edit.action}),
-        )?;
-        applied.pushes += notify::citizen(
-            conn,
-            PushKind::VisitUnscheduled,
-            request.citizen_id,
-            |language| notices.visit_unscheduled(language, request.id),
         )?;
     }
     Ok(applied)
