@@ -1,6 +1,7 @@
 //! The application layer: one module per use case. Each use case owns ONE transaction
 //! (`Db::write`), and inside it the same steps in the same order: take the region's lock first
-//! (the one fixed order every writer uses, so checks stay true until commit), read again what
+//! when it writes routes, schedules or team days (the one fixed order every writer uses, so
+//! checks stay true until commit; `sign_in` has its own single-statement guards), read again what
 //! the caller worked from and check its versions (stale → a 409 with a stable code, never a
 //! silent overwrite), then write the rows, their `event` trail and the `outbox` pushes that
 //! announce them, all or nothing.
