@@ -12,3 +12,4 @@ pub mod planning;
 pub mod push;
 pub mod startup;
 pub mod telemetry;
+pub mod workflow;

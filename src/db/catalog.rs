@@ -211,14 +211,13 @@ pub fn service_kind_update(
             service_kinds::updated_at.eq(now()),
         ))
         .execute(conn)?;
-    if n == 0 {
-        return Err(DbError::VersionConflict {
-            current: before.version,
-        });
-    }
-    events::record(
+    events::record_versioned(
         conn,
         actor,
+        n,
+        || DbError::VersionConflict {
+            current: before.version,
+        },
         Change {
             entity: "service_kind",
             entity_id: id,
@@ -350,14 +349,13 @@ pub fn team_update(
                 e.into()
             }
         })?;
-    if n == 0 {
-        return Err(DbError::VersionConflict {
-            current: before.version,
-        });
-    }
-    events::record(
+    events::record_versioned(
         conn,
         actor,
+        n,
+        || DbError::VersionConflict {
+            current: before.version,
+        },
         Change {
             entity: "team",
             entity_id: id,

@@ -1,26 +1,18 @@
 //! Coordinator rebalancing in storage: what the region's routes look like on some dates (a
-//! snapshot the planning layer works a change out from), team absences, and storing a worked
-//! out change in ONE transaction: new route versions, the event trail, citizens' schedules and
-//! the outbox. Every route and request the change was worked out from must be unchanged, or
-//! the whole change is refused as stale.
+//! snapshot the planning layer works a change out from), team absences, and the typed change
+//! (`RouteEdit`) that `workflow::rebalance` stores in one transaction, refused whole when any
+//! route, request or day it was worked out from changed.
 
-use std::collections::{HashMap, HashSet};
+use std::collections::HashMap;
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::catalog::{self, RegionRow, ServiceKindRow, TeamRow};
-use super::events::{self, Actor, Change};
-use super::outbox;
 use super::requests::RequestRow;
-use super::routes::{
-    language_of, members_of, set_status, store_route, Notices, PublishRoute, RouteRow, RouteTarget,
-    StopRow,
-};
+use super::routes::{PublishRoute, RouteRow, StopRow};
 use super::schema::{route_stops, routes, team_absences, teams, visit_requests};
-use super::{is_unique_violation, lock_region, now, DbConnection, DbError, DbResult};
-use crate::domain::ErrorCode;
-use crate::domain::{PushKind, RequestStatus};
+use super::{is_unique_violation, now, DbConnection, DbError, DbResult};
 
 #[derive(Debug, Clone)]
 pub struct LiveStop {
@@ -148,36 +140,82 @@ pub fn absences_of_team(conn: &mut DbConnection, team_id: i64) -> DbResult<Vec<A
         .load(conn)?)
 }
 
-/// The team works on `date` again (its routes are not re-planned by this; plan again).
-pub fn absence_remove(
+/// Teams off on any of `dates`, in every region: (team, date).
+pub fn absent_on(conn: &mut DbConnection, dates: &[NaiveDate]) -> DbResult<Vec<(i64, NaiveDate)>> {
+    Ok(team_absences::table
+        .filter(team_absences::date.eq_any(dates))
+        .select((team_absences::team_id, team_absences::date))
+        .load(conn)?)
+}
+
+/// Take the team off `date`; `Duplicate` when it is off already.
+pub fn absence_insert(
     conn: &mut DbConnection,
-    actor: &Actor,
-    region_id: i64,
+    created_by: Option<i64>,
     team_id: i64,
     date: NaiveDate,
+    reason: &str,
 ) -> DbResult<()> {
-    lock_region(conn, region_id)?;
+    diesel::insert_into(team_absences::table)
+        .values((
+            team_absences::team_id.eq(team_id),
+            team_absences::date.eq(date),
+            team_absences::reason.eq(reason),
+            team_absences::created_by.eq(created_by),
+            team_absences::created_at.eq(now()),
+        ))
+        .execute(conn)
+        .map_err(|e| {
+            if is_unique_violation(&e) {
+                DbError::Duplicate("team absence on that date")
+            } else {
+                e.into()
+            }
+        })?;
+    Ok(())
+}
+
+/// The team works on `date` again; false when it was not off.
+pub fn absence_delete(conn: &mut DbConnection, team_id: i64, date: NaiveDate) -> DbResult<bool> {
     let removed = diesel::delete(
         team_absences::table
             .filter(team_absences::team_id.eq(team_id))
             .filter(team_absences::date.eq(date)),
     )
     .execute(conn)?;
-    if removed == 0 {
-        return Err(DbError::NotFound);
-    }
-    events::record(
-        conn,
-        actor,
-        Change {
-            entity: "team",
-            entity_id: team_id,
-            region_id: Some(region_id),
-            action: "absence_removed",
-            before: Some(serde_json::json!({ "absent": date })),
-            after: None,
-        },
-    )
+    Ok(removed > 0)
+}
+
+/// The route of `team_id` on `date`, if it has one.
+pub fn route_on(
+    conn: &mut DbConnection,
+    team_id: i64,
+    date: NaiveDate,
+) -> DbResult<Option<RouteRow>> {
+    Ok(routes::table
+        .filter(routes::team_id.eq(team_id))
+        .filter(routes::date.eq(date))
+        .select(RouteRow::as_select())
+        .first(conn)
+        .optional()?)
+}
+
+/// Lock or unlock the route of `team_id` on `date`; returns its id.
+pub fn set_locked(
+    conn: &mut DbConnection,
+    team_id: i64,
+    date: NaiveDate,
+    locked: bool,
+) -> DbResult<i64> {
+    let route_id: i64 = routes::table
+        .filter(routes::team_id.eq(team_id))
+        .filter(routes::date.eq(date))
+        .select(routes::id)
+        .first(conn)?;
+    diesel::update(routes::table.find(route_id))
+        .set(routes::locked.eq(locked))
+        .execute(conn)?;
+    Ok(route_id)
 }
 
 /// One route as a change leaves it.
@@ -248,8 +286,8 @@ impl DayState {
         }
     }
 
-    /// The day as stored now, read under the region's lock.
-    fn current(conn: &mut DbConnection, region_id: i64, date: NaiveDate) -> DbResult<DayState> {
+    /// The day as stored now (read it under the region's lock).
+    pub fn current(conn: &mut DbConnection, region_id: i64, date: NaiveDate) -> DbResult<DayState> {
         let routes: Vec<(i64, i32, bool)> = routes::table
             .filter(routes::region_id.eq(region_id))
             .filter(routes::date.eq(date))
@@ -269,237 +307,4 @@ impl DayState {
             absent,
         })
     }
-}
-
-#[derive(Debug, Clone, Default, PartialEq, Eq)]
-pub struct EditApplied {
-    /// The new version of each changed route: (team, date, version).
-    pub versions: Vec<(i64, NaiveDate, i32)>,
-    pub pushes: usize,
-}
-
-fn stale(message: String) -> DbError {
-    DbError::Refused {
-        code: ErrorCode::VersionConflict,
-        message,
-    }
-}
-
-fn stop_ids(stops: &[StopRow]) -> Vec<i64> {
-    stops.iter().map(|s| s.request_id).collect()
-}
-
-/// Store `edit`: refused whole (409 `version_conflict`, saying what changed) when a route or
-/// request it was worked out from changed meanwhile.
-pub fn apply_edit(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    edit: &RouteEdit,
-    notices: &dyn Notices,
-) -> DbResult<EditApplied> {
-    // Under the region's lock the checks below stay true until this transaction commits.
-    lock_region(conn, edit.region_id)?;
-    if let Some(day) = &edit.day {
-        if DayState::current(conn, edit.region_id, day.date)? != *day {
-            return Err(stale(format!(
-                "the routes of {} changed meanwhile: reload and try again",
-                day.date
-            )));
-        }
-    }
-    let mut current: Vec<Option<RouteRow>> = Vec::with_capacity(edit.routes.len());
-    for change in &edit.routes {
-        let route: Option<RouteRow> = routes::table
-            .filter(routes::team_id.eq(change.team_id))
-            .filter(routes::date.eq(change.date))
-            .select(RouteRow::as_select())
-            .first(conn)
-            .optional()?;
-        let now_version = route.as_ref().map(|r| r.version);
-        if now_version != change.expected_version {
-            return Err(stale(format!(
-                "the route of team {} on {} changed meanwhile (now {}): reload and try again",
-                change.team_id,
-                change.date,
-                now_version.map_or("created".to_string(), |v| format!("version {v}")),
-            )));
-        }
-        current.push(route);
-    }
-    let ids: Vec<i64> = edit.request_versions.iter().map(|(id, _)| *id).collect();
-    let requests: HashMap<i64, RequestRow> = visit_requests::table
-        .filter(visit_requests::id.eq_any(&ids))
-        .select(RequestRow::as_select())
-        .load(conn)?
-        .into_iter()
-        .map(|r| (r.id, r))
-        .collect();
-    for (id, version) in &edit.request_versions {
-        if requests.get(id).map(|r| r.version) != Some(*version) {
-            return Err(stale(format!(
-                "request {id} changed meanwhile (a report from the field, or the citizen): reload and try again"
-            )));
-        }
-    }
-    if let Some((team_id, date, reason)) = &edit.absence {
-        diesel::insert_into(team_absences::table)
-            .values((
-                team_absences::team_id.eq(team_id),
-                team_absences::date.eq(date),
-                team_absences::reason.eq(reason),
-                team_absences::created_by.eq(actor.account_id),
-                team_absences::created_at.eq(now()),
-            ))
-            .execute(conn)
-            .map_err(|e| {
-                if is_unique_violation(&e) {
-                    DbError::Duplicate("team absence on that date")
-                } else {
-                    e.into()
-                }
-            })?;
-        events::record(
-            conn,
-            actor,
-            Change {
-                entity: "team",
-                entity_id: *team_id,
-                region_id: Some(edit.region_id),
-                action: "absent",
-                before: None,
-                after: Some(serde_json::json!({ "absent": date, "reason": reason })),
-            },
-        )?;
-    }
-
-    let at = now();
-    let mut applied = EditApplied::default();
-    let no_pins = HashSet::new();
-    for (change, existing) in edit.routes.iter().zip(&current) {
-        let before_stops: Vec<StopRow> = match existing {
-            Some(route) => route_stops::table
-                .filter(route_stops::route_id.eq(route.id))
-                .order(route_stops::position)
-                .select(StopRow::as_select())
-                .load(conn)?,
-            None => Vec::new(),
-        };
-        let target = RouteTarget {
-            region_id: edit.region_id,
-            team_id: change.team_id,
-            date: change.date,
-            plan_id: None,
-        };
-        let Some(version) = store_route(
-            conn,
-            target,
-            existing.as_ref(),
-            Some(&change.content),
-            &no_pins,
-            at,
-        )?
-        else {
-            continue;
-        };
-        let route_id: i64 = routes::table
-            .filter(routes::team_id.eq(change.team_id))
-            .filter(routes::date.eq(change.date))
-            .select(routes::id)
-            .first(conn)?;
-        diesel::update(routes::table.find(route_id))
-            .set(routes::locked.eq(change.locked))
-            .execute(conn)?;
-        events::record(
-            conn,
-            actor,
-            Change {
-                entity: "route",
-                entity_id: route_id,
-                region_id: Some(edit.region_id),
-                action: edit.action,
-                before: existing.as_ref().map(|r| {
-                    serde_json::json!({
-                        "version": r.version, "locked": r.locked, "stops": stop_ids(&before_stops),
-                    })
-                }),
-                after: Some(serde_json::json!({
-                    "version": version,
-                    "locked": change.locked,
-                    "stops": change.content.stops.iter().map(|s| s.request_id).collect::<Vec<_>>(),
-                    "pinned": change.content.stops.iter().filter(|s| s.pinned).map(|s| s.request_id).collect::<Vec<_>>(),
-                    "change": edit.detail,
-                })),
-            },
-        )?;
-        applied
-            .versions
-            .push((change.team_id, change.date, version));
-        if change.tell_team {
-            for member in members_of(conn, change.team_id)? {
-                applied.pushes += outbox::enqueue_for_account(
-                    conn,
-                    PushKind::RouteChanged,
-                    member,
-                    &notices.route_changed(change.team_id, change.date, version),
-                )?;
-            }
-        }
-        for request_id in &change.tell_citizens {
-            let Some(stop) = change
-                .content
-                .stops
-                .iter()
-                .find(|s| s.request_id == *request_id)
-            else {
-                continue;
-            };
-            let request = find_request(conn, *request_id)?;
-            set_status(
-                conn,
-                actor,
-                &request,
-                RequestStatus::Scheduled,
-                "rescheduled",
-                serde_json::json!({"schedule": {
-                    "team_id": change.team_id, "date": change.date,
-                    "window": [stop.window_local.0, stop.window_local.1],
-                }}),
-            )?;
-            let language = language_of(conn, request.citizen_id)?;
-            applied.pushes += outbox::enqueue_for_account(
-                conn,
-                PushKind::VisitScheduled,
-                request.citizen_id,
-                &notices.visit_scheduled(&language, request.id, change.date, &stop.window_local),
-            )?;
-        }
-    }
-    for request_id in &edit.unscheduled {
-        let request = find_request(conn, *request_id)?;
-        set_status(
-            conn,
-            actor,
-            &request,
-            RequestStatus::Submitted,
-            "unscheduled",
-            serde_json::json!({"schedule": {"unscheduled": true}, "change": edit.action}),
-        )?;
-        let language = language_of(conn, request.citizen_id)?;
-        applied.pushes += outbox::enqueue_for_account(
-            conn,
-            PushKind::VisitUnscheduled,
-            request.citizen_id,
-            &notices.visit_unscheduled(&language, request.id),
-        )?;
-    }
-    Ok(applied)
-}
-
-fn find_request(conn: &mut DbConnection, id: i64) -> DbResult<RequestRow> {
-    visit_requests::table
-        .find(id)
-        .select(RequestRow::as_select())
-        .first(conn)
-        .optional()?
-        .ok_or(DbError::NotFound)
 }

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 use serde::Serialize;
 
 use super::schema::events;
-use super::{now, DbConnection, DbResult};
+use super::{now, DbConnection, DbError, DbResult};
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = events)]
@@ -68,6 +68,23 @@ pub fn record(conn: &mut DbConnection, actor: &Actor, change: Change<'_>) -> DbR
         })
         .execute(conn)?;
     Ok(())
+}
+
+/// The end of every conditional versioned write (`UPDATE … WHERE id = ? AND version = ?`):
+/// `updated` rows changed. None means another writer got there first, and the change is
+/// refused with `conflict()` (the caller's transaction rolls back whole); otherwise `change`
+/// joins the trail in the same transaction.
+pub fn record_versioned(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    updated: usize,
+    conflict: impl FnOnce() -> DbError,
+    change: Change<'_>,
+) -> DbResult<()> {
+    if updated == 0 {
+        return Err(conflict());
+    }
+    record(conn, actor, change)
 }
 
 pub fn for_entity(

@@ -1,17 +1,13 @@
-//! Field teams' reports, recorded offline and sent in batches. One transaction per batch; each
-//! event is applied at most once (its phone-side id is unique per account); an event about a
-//! stop no longer on the reporter's routes is stored with the conflict and reported back.
+//! Field teams' reports as stored: each report a `field_events` row (its phone-side id is
+//! unique per account, so it is applied at most once), and the queries recording a batch
+//! needs. The rules of applying a report live in `workflow::field_reports`.
 
 use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
-use super::events::Actor;
-use super::outbox;
-use super::requests::RequestRow;
-use super::routes::{language_of, set_status, Notices};
-use super::schema::{field_events, route_stops, routes, team_members, teams, visit_requests};
-use super::{lock_account, lock_region, now, DbConnection, DbResult};
-use crate::domain::{FieldEventKind, PushKind, RequestStatus};
+use super::schema::{field_events, route_stops, routes, teams, visit_requests};
+use super::{now, DbConnection, DbResult};
+use crate::domain::{FieldEventKind, RequestStatus};
 
 /// One report, as parsed from the phone.
 #[derive(Debug, Clone)]
@@ -24,106 +20,75 @@ pub struct FieldEvent {
     pub client_at: NaiveDateTime,
 }
 
-#[derive(Debug, Clone, PartialEq, Eq)]
-pub enum EventResult {
-    Applied,
-    /// Already received: nothing changed this time.
-    Duplicate,
-    /// Kept, but not applied; the text says why.
-    Conflict(String),
+/// Where a stop stands on its route.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct CurrentStop {
+    pub route_id: i64,
+    pub team_id: i64,
+    pub position: i32,
+    pub planned_end: NaiveDateTime,
 }
 
-/// Record and apply a batch in order. `local` shows a UTC time as the citizen reads it.
-pub fn record_batch(
-    conn: &mut DbConnection,
-    actor: &Actor,
-    account_id: i64,
-    batch: &[FieldEvent],
-    notices: &dyn Notices,
-    local: &dyn Fn(NaiveDateTime) -> String,
-) -> DbResult<Vec<EventResult>> {
-    let teams: Vec<i64> = team_members::table
-        .filter(team_members::account_id.eq(account_id))
-        .select(team_members::team_id)
-        .load(conn)?;
-    // Reports change routes and schedules: the regions' locks first (ascending, the one
-    // order every writer uses), then the phone's own, so a batch replayed at once waits for
-    // the first and finds its events already received.
+/// The regions of `team_ids`, ascending, each once.
+pub fn regions_of_teams(conn: &mut DbConnection, team_ids: &[i64]) -> DbResult<Vec<i64>> {
     let mut regions: Vec<i64> = teams::table
-        .filter(teams::id.eq_any(&teams))
+        .filter(teams::id.eq_any(team_ids))
         .select(teams::region_id)
         .load(conn)?;
     regions.sort_unstable();
     regions.dedup();
-    for region in regions {
-        lock_region(conn, region)?;
-    }
-    lock_account(conn, account_id)?;
-    let mut results = Vec::with_capacity(batch.len());
-    for event in batch {
-        let seen: Option<i64> = field_events::table
-            .filter(field_events::account_id.eq(account_id))
-            .filter(field_events::client_event_id.eq(&event.client_event_id))
-            .select(field_events::id)
-            .first(conn)
-            .optional()?;
-        if seen.is_some() {
-            results.push(EventResult::Duplicate);
-            continue;
-        }
-        // A request that does not exist is this event's problem alone: it is kept (without the
-        // reference) and answered as a conflict, and the rest of the batch goes on.
-        let known_request = match event.request_id {
-            Some(id) => visit_requests::table
-                .find(id)
-                .select(visit_requests::id)
-                .first::<i64>(conn)
-                .optional()?,
-            None => None,
-        };
-        let result = match (event.request_id, known_request) {
-            (Some(id), None) => {
-                EventResult::Conflict(format!("unknown_request: there is no request {id}"))
-            }
-            (Some(request_id), Some(_)) if event.kind != FieldEventKind::Position => {
-                apply(conn, actor, &teams, request_id, event, notices, local)?
-            }
-            _ => EventResult::Applied,
-        };
-        let conflict = match &result {
-            EventResult::Conflict(why) => Some(why.clone()),
-            _ => None,
-        };
-        diesel::insert_into(field_events::table)
-            .values((
-                field_events::account_id.eq(account_id),
-                field_events::client_event_id.eq(&event.client_event_id),
-                field_events::kind.eq(event.kind),
-                field_events::request_id.eq(known_request),
-                field_events::reason.eq(&event.reason),
-                field_events::lat.eq(event.position.map(|p| p.0)),
-                field_events::lon.eq(event.position.map(|p| p.1)),
-                field_events::client_at.eq(event.client_at),
-                field_events::received_at.eq(now()),
-                field_events::conflict.eq(conflict),
-            ))
-            .execute(conn)?;
-        results.push(result);
-    }
-    Ok(results)
+    Ok(regions)
 }
 
-fn apply(
+/// True when the account's report `client_event_id` is stored already.
+pub fn seen(conn: &mut DbConnection, account_id: i64, client_event_id: &str) -> DbResult<bool> {
+    let seen: Option<i64> = field_events::table
+        .filter(field_events::account_id.eq(account_id))
+        .filter(field_events::client_event_id.eq(client_event_id))
+        .select(field_events::id)
+        .first(conn)
+        .optional()?;
+    Ok(seen.is_some())
+}
+
+/// `request_id` when such a request exists.
+pub fn known_request(conn: &mut DbConnection, request_id: i64) -> DbResult<Option<i64>> {
+    Ok(visit_requests::table
+        .find(request_id)
+        .select(visit_requests::id)
+        .first::<i64>(conn)
+        .optional()?)
+}
+
+/// Store one report from `account_id`, with the request it names when that exists, and why
+/// it was not applied when it was not.
+pub fn insert(
     conn: &mut DbConnection,
-    actor: &Actor,
-    teams: &[i64],
-    request_id: i64,
+    account_id: i64,
     event: &FieldEvent,
-    notices: &dyn Notices,
-    local: &dyn Fn(NaiveDateTime) -> String,
-) -> DbResult<EventResult> {
-    // The route the visit is on now: the latest day that holds it (earlier days keep a missed
-    // attempt as history). Only that route's team may report on it.
+    request_id: Option<i64>,
+    conflict: Option<String>,
+) -> DbResult<()> {
+    diesel::insert_into(field_events::table)
+        .values((
+            field_events::account_id.eq(account_id),
+            field_events::client_event_id.eq(&event.client_event_id),
+            field_events::kind.eq(event.kind),
+            field_events::request_id.eq(request_id),
+            field_events::reason.eq(&event.reason),
+            field_events::lat.eq(event.position.map(|p| p.0)),
+            field_events::lon.eq(event.position.map(|p| p.1)),
+            field_events::client_at.eq(event.client_at),
+            field_events::received_at.eq(now()),
+            field_events::conflict.eq(conflict),
+        ))
+        .execute(conn)?;
+    Ok(())
+}
+
+/// The stop the visit is on now: on the latest day that holds it (earlier days keep a missed
+/// attempt as history).
+pub fn current_stop(conn: &mut DbConnection, request_id: i64) -> DbResult<Option<CurrentStop>> {
     let stop: Option<(i64, i64, i32, NaiveDateTime)> = route_stops::table
         .inner_join(routes::table)
         .filter(route_stops::request_id.eq(request_id))
@@ -136,107 +101,34 @@ fn apply(
         ))
         .first(conn)
         .optional()?;
-    let Some((route_id, _, position, planned_end)) = stop.filter(|s| teams.contains(&s.1)) else {
-        return Ok(EventResult::Conflict(
-            "stop_moved: the visit is not on your team's route now".to_string(),
-        ));
-    };
-    let request = visit_requests::table
-        .find(request_id)
-        .select(RequestRow::as_select())
-        .first(conn)?;
-    if matches!(
-        request.status,
-        RequestStatus::Completed | RequestStatus::Cancelled
-    ) {
-        return Ok(EventResult::Conflict(format!(
-            "request_closed: the request is already {}",
-            request.status
-        )));
-    }
-    let (status, stop_done) = match event.kind {
-        FieldEventKind::Arrived | FieldEventKind::Started => (RequestStatus::InProgress, false),
-        FieldEventKind::Completed => (RequestStatus::Completed, true),
-        FieldEventKind::CitizenAbsent | FieldEventKind::CouldNotComplete => {
-            (RequestStatus::Missed, true)
-        }
-        FieldEventKind::Position => return Ok(EventResult::Applied),
-    };
-    if request.status != status {
-        set_status(
-            conn,
-            actor,
-            &request,
-            status,
-            event.kind.as_str(),
-            serde_json::json!({"reason": event.reason, "client_at": event.client_at}),
-        )?;
-        let language = language_of(conn, request.citizen_id)?;
-        let push = match event.kind {
-            FieldEventKind::Completed => Some((
-                PushKind::Completed,
-                notices.visit_done(&language, request.id),
-            )),
-            FieldEventKind::CitizenAbsent => Some((
-                PushKind::CitizenAbsent,
-                notices.visit_missed(&language, request.id),
-            )),
-            FieldEventKind::CouldNotComplete => Some((
-                PushKind::CouldNotComplete,
-                notices.visit_missed(&language, request.id),
-            )),
-            _ => None,
-        };
-        if let Some((kind, message)) = push {
-            outbox::enqueue_for_account(conn, kind, request.citizen_id, &message)?;
-        }
-    }
-    if stop_done {
-        tell_next_citizen(
-            conn,
+    Ok(
+        stop.map(|(route_id, team_id, position, planned_end)| CurrentStop {
             route_id,
+            team_id,
             position,
-            event.client_at - planned_end,
-            notices,
-            local,
-        )?;
-    }
-    Ok(EventResult::Applied)
+            planned_end,
+        }),
+    )
 }
 
-/// The next citizen on the route hears the team is coming, with the plan's time shifted by
-/// however late (never early) the team is running.
-fn tell_next_citizen(
+/// The first stop after `position` on the route whose visit is still scheduled: (request,
+/// citizen, planned start).
+pub fn next_scheduled(
     conn: &mut DbConnection,
     route_id: i64,
     position: i32,
-    delay: chrono::Duration,
-    notices: &dyn Notices,
-    local: &dyn Fn(NaiveDateTime) -> String,
-) -> DbResult<()> {
-    let next: Option<(i64, NaiveDateTime)> = route_stops::table
+) -> DbResult<Option<(i64, i64, NaiveDateTime)>> {
+    Ok(route_stops::table
         .inner_join(visit_requests::table)
         .filter(route_stops::route_id.eq(route_id))
         .filter(route_stops::position.gt(position))
         .filter(visit_requests::status.eq(RequestStatus::Scheduled))
         .order(route_stops::position.asc())
-        .select((visit_requests::id, route_stops::planned_start))
+        .select((
+            visit_requests::id,
+            visit_requests::citizen_id,
+            route_stops::planned_start,
+        ))
         .first(conn)
-        .optional()?;
-    let Some((request_id, planned_start)) = next else {
-        return Ok(());
-    };
-    let citizen: i64 = visit_requests::table
-        .find(request_id)
-        .select(visit_requests::citizen_id)
-        .first(conn)?;
-    let language = language_of(conn, citizen)?;
-    let eta = local(planned_start + delay.max(chrono::Duration::zero()));
-    outbox::enqueue_for_account(
-        conn,
-        PushKind::VisitOnTheWay,
-        citizen,
-        &notices.visit_on_the_way(&language, request_id, &eta),
-    )?;
-    Ok(())
+        .optional()?)
 }

@@ -119,6 +119,14 @@ pub fn find(conn: &mut DbConnection, id: i64) -> DbResult<PlanRow> {
 
 /// Take the oldest job waiting (queued, or running under a lease that ran out: its owner
 /// died), marking it running for `lease_secs` on behalf of `by`; None when nothing waits.
+/// Mark the plan published at `at`; false when it already was.
+pub fn mark_published(conn: &mut DbConnection, id: i64, at: NaiveDateTime) -> DbResult<bool> {
+    let marked = diesel::update(plans::table.find(id).filter(plans::published_at.is_null()))
+        .set(plans::published_at.eq(Some(at)))
+        .execute(conn)?;
+    Ok(marked > 0)
+}
+
 pub fn claim_next(
     conn: &mut DbConnection,
     by: &Claimant,

@@ -155,6 +155,14 @@ pub fn find(conn: &mut DbConnection, id: i64) -> DbResult<RequestRow> {
         .ok_or(DbError::NotFound)
 }
 
+/// The requests among `ids` that exist, in no particular order.
+pub fn find_many(conn: &mut DbConnection, ids: &[i64]) -> DbResult<Vec<RequestRow>> {
+    Ok(visit_requests::table
+        .filter(visit_requests::id.eq_any(ids))
+        .select(RequestRow::as_select())
+        .load(conn)?)
+}
+
 pub fn of_citizen(
     conn: &mut DbConnection,
     citizen_id: i64,
@@ -280,19 +288,23 @@ pub fn change(
             None,
         ),
     };
-    if n == 0 {
-        return Err(DbError::VersionConflict {
-            current: before.version,
-        });
-    }
-    let after = find(conn, id)?;
+    // Read back only when this write won; a lost one is refused below, before its event.
+    let after = if n == 0 {
+        before.clone()
+    } else {
+        find(conn, id)?
+    };
     let mut after_json = snapshot(&after);
     if let (Some(reason), Some(obj)) = (reason, after_json.as_object_mut()) {
         obj.insert("reason".into(), serde_json::Value::String(reason));
     }
-    events::record(
+    events::record_versioned(
         conn,
         actor,
+        n,
+        || DbError::VersionConflict {
+            current: before.version,
+        },
         Change {
             entity: "visit_request",
             entity_id: id,

@@ -7,7 +7,6 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate};
 
 use crate::db::outbox::PushMessage;
-use crate::db::routes::Notices;
 
 const HARI: [&str; 7] = [
     "Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu",
@@ -50,6 +49,28 @@ fn data(pairs: &[(&str, String)]) -> BTreeMap<String, String> {
         .iter()
         .map(|(k, v)| (k.to_string(), v.clone()))
         .collect()
+}
+
+/// The words of each push; written by the push layer, in the reader's language.
+pub trait Notices {
+    /// To a team member's phones: the route of `date` is now at `version`.
+    fn route_changed(&self, team_id: i64, date: NaiveDate, version: i32) -> PushMessage;
+    /// To a citizen: the visit is on `date` between `window`.
+    fn visit_scheduled(
+        &self,
+        language: &str,
+        request_id: i64,
+        date: NaiveDate,
+        window: &(String, String),
+    ) -> PushMessage;
+    /// To a citizen: the planned visit is off; it will be planned again.
+    fn visit_unscheduled(&self, language: &str, request_id: i64) -> PushMessage;
+    /// To a citizen: the team is on its way, expected at `eta` (local `HH:MM`).
+    fn visit_on_the_way(&self, language: &str, request_id: i64, eta: &str) -> PushMessage;
+    /// To a citizen: the visit is done.
+    fn visit_done(&self, language: &str, request_id: i64) -> PushMessage;
+    /// To a citizen: the team could not serve them; the visit will be planned again.
+    fn visit_missed(&self, language: &str, request_id: i64) -> PushMessage;
 }
 
 /// The messages Jemput sends.

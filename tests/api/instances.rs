@@ -12,9 +12,9 @@ use std::collections::BTreeMap;
 use jemput::db::events::{self, EventRow};
 use jemput::db::outbox::{self, OutboxRow};
 use jemput::db::plans::{self, NewPlan, PlanRow};
-use jemput::db::routes::Notices;
 use jemput::domain::PushKind;
 use jemput::push::messages::JemputNotices;
+use jemput::push::messages::Notices;
 use serde_json::{json, Value};
 
 use crate::both_backends;

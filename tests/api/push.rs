@@ -7,10 +7,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use jemput::db::outbox::{self, OutboxRow};
-use jemput::db::routes::Notices;
 use jemput::db::Claimant;
 use jemput::domain::PushKind;
 use jemput::push::messages::JemputNotices;
+use jemput::push::messages::Notices;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
 use serde_json::{json, Value};
 use wiremock::matchers::{method, path};

@@ -592,7 +592,7 @@ async fn a_team_off_for_the_day_hands_its_visits_to_the_others(backend: Backend)
         .db
         .write(move |conn| {
             let at = jemput::db::now();
-            jemput::db::routes::publish(
+            jemput::workflow::publish::publish(
                 conn,
                 &jemput::db::events::Actor::default(),
                 &jemput::db::routes::Publication {

@@ -13,6 +13,7 @@ use crate::auth::{self, sms};
 use crate::db::{self, accounts, DbConnection, DbResult};
 use crate::domain::ErrorCode;
 use crate::domain::{PhoneNumber, Role};
+use crate::workflow::sign_in::{self, Verification};
 
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -67,31 +68,39 @@ pub struct SignedInAccount {
     pub region_id: Option<i64>,
 }
 
+/// The token pair for `account`: a fresh access token beside the session's refresh token.
+fn tokens(
+    state: &AppState,
+    account: &accounts::AccountRow,
+    refresh_token: String,
+) -> Result<Tokens, ApiError> {
+    let role = account.role;
+    let access_token = state
+        .keys
+        .issue(account.id, role, account.region_id)
+        .map_err(ApiError::internal)?;
+    Ok(Tokens {
+        access_token,
+        token_type: "Bearer".into(),
+        expires_in: state.keys.access_ttl_secs,
+        refresh_token,
+        account: SignedInAccount {
+            id: account.id,
+            role,
+            region_id: account.region_id,
+        },
+    })
+}
+
+/// A new session for `account` inside the caller's transaction, and its token pair.
 fn issue_tokens(
     conn: &mut DbConnection,
     state: &AppState,
     account: &accounts::AccountRow,
 ) -> DbResult<Result<Tokens, ApiError>> {
-    let role = account.role;
-    let (refresh_token, hash) = auth::new_refresh_token();
-    let expires = db::now() + chrono::Duration::days(state.settings.auth.refresh_token_ttl_days);
-    accounts::refresh_insert(conn, account.id, &hash, expires)?;
-    Ok(
-        match state.keys.issue(account.id, role, account.region_id) {
-            Ok(access_token) => Ok(Tokens {
-                access_token,
-                token_type: "Bearer".into(),
-                expires_in: state.keys.access_ttl_secs,
-                refresh_token,
-                account: SignedInAccount {
-                    id: account.id,
-                    role,
-                    region_id: account.region_id,
-                },
-            }),
-            Err(e) => Err(ApiError::internal(e)),
-        },
-    )
+    let refresh_token =
+        sign_in::start_session(conn, account.id, state.settings.auth.refresh_token_ttl_days)?;
+    Ok(tokens(state, account, refresh_token))
 }
 
 /// Send a sign-in code by SMS.
@@ -115,25 +124,14 @@ pub async fn request_code(
     let ttl = state.settings.auth.otp_ttl_secs;
     let max_per_hour = state.settings.auth.otp_max_per_phone_per_hour;
     let code_hash = state.keys.code_hash(phone.as_str(), &code);
-    let phone_text = phone.as_str().to_string();
-    let allowed = state
-        .db
-        .write(move |conn| {
-            let now = db::now();
-            if accounts::otp_count_since(conn, &phone_text, now - chrono::Duration::hours(1))?
-                >= max_per_hour
-            {
-                return Ok(false);
-            }
-            accounts::otp_insert(
-                conn,
-                &phone_text,
-                &code_hash,
-                now + chrono::Duration::seconds(ttl),
-            )?;
-            Ok(true)
-        })
-        .await?;
+    let allowed = sign_in::issue_code(
+        &state.db,
+        phone.as_str().to_string(),
+        code_hash,
+        ttl,
+        max_per_hour,
+    )
+    .await?;
     if !allowed {
         return Err(ApiError::new(
             ErrorCode::TooManyCodes,
@@ -153,14 +151,6 @@ pub async fn request_code(
     })?;
     tracing::info!(to = %phone.masked(), "sign-in code sent");
     Ok(HttpResponse::Accepted().json(CodeSent { expires_in: ttl }))
-}
-
-enum Verification {
-    Ok(Result<Tokens, ApiError>),
-    NoCode,
-    Expired,
-    TooManyAttempts,
-    Wrong,
 }
 
 /// Exchange an SMS code for tokens; creates the citizen's account on first sign-in.
@@ -189,39 +179,19 @@ pub async fn verify_code(
     }
     let max_attempts = state.settings.auth.otp_max_attempts;
     let presented = state.keys.code_hash(phone.as_str(), &code);
-    let phone_text = phone.as_str().to_string();
-    let st = state.clone();
-    // Wrong attempts are counted inside the transaction and must be committed, so the outcome is
-    // returned as a value, not as an error that would roll it back.
-    let outcome = state
-        .db
-        .write(move |conn| {
-            let Some(otp) = accounts::otp_live(conn, &phone_text)? else {
-                return Ok(Verification::NoCode);
-            };
-            if otp.expires_at < db::now() {
-                return Ok(Verification::Expired);
-            }
-            // The attempt is taken before the code is compared, so it counts even when right.
-            let Some(used) = accounts::otp_take_attempt(conn, otp.id, max_attempts)? else {
-                return Ok(Verification::TooManyAttempts);
-            };
-            if !auth::digests_equal(&otp.code_hash, &presented) {
-                return Ok(if used >= max_attempts {
-                    Verification::TooManyAttempts
-                } else {
-                    Verification::Wrong
-                });
-            }
-            if !accounts::otp_consume(conn, otp.id)? {
-                return Ok(Verification::NoCode);
-            }
-            let account = accounts::find_or_create_citizen(conn, &phone_text)?;
-            Ok(Verification::Ok(issue_tokens(conn, &st, &account)?))
-        })
-        .await?;
+    let outcome = sign_in::verify_code(
+        &state.db,
+        phone.as_str().to_string(),
+        presented,
+        max_attempts,
+        state.settings.auth.refresh_token_ttl_days,
+    )
+    .await?;
     match outcome {
-        Verification::Ok(tokens) => Ok(HttpResponse::Ok().json(tokens?)),
+        Verification::SignedIn {
+            account,
+            refresh_token,
+        } => Ok(HttpResponse::Ok().json(tokens(&state, &account, refresh_token)?)),
         Verification::NoCode | Verification::Expired => Err(ApiError::new(
             ErrorCode::CodeExpired,
             "the code has expired or was already used; request a new one",

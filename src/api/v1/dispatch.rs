@@ -24,6 +24,8 @@ use crate::planning::dispatch::{
     day_tag, propose_replan, propose_route_op, region_clock, replan_problem, ChangePreview, Clock,
     DayReplan, Proposal, RouteOp,
 };
+use crate::push::messages::JemputNotices;
+use crate::workflow::rebalance;
 
 /// Planning time a re-plan may take, in seconds.
 const REPLAN_LIMITS: std::ops::RangeInclusive<u32> = 1..=30;
@@ -298,14 +300,7 @@ async fn finish(
             pushes: 0,
         }));
     }
-    let actor = who.actor();
-    let edit = proposal.edit;
-    let applied = state
-        .db
-        .write(move |conn| {
-            dispatch::apply_edit(conn, &actor, &edit, &crate::push::messages::JemputNotices)
-        })
-        .await?;
+    let applied = rebalance::apply(&state.db, who.actor(), proposal.edit, JemputNotices).await?;
     Ok(HttpResponse::Ok().json(ChangeResult {
         applied: true,
         preview: proposal.preview,
@@ -645,11 +640,7 @@ pub async fn remove_absence(
 ) -> Result<HttpResponse, ApiError> {
     let (id, date) = path.into_inner();
     let team = visible_team(&state, &who, id).await?;
-    let actor = who.actor();
-    let region_id = team.region_id;
-    state
-        .db
-        .write(move |conn| dispatch::absence_remove(conn, &actor, region_id, id, date))
+    rebalance::remove_absence(&state.db, who.actor(), team.region_id, id, date)
         .await
         .map_err(|e| match e {
             DbError::NotFound => ApiError::not_found("absence"),

@@ -14,6 +14,8 @@ use crate::db::{self, catalog, DbError};
 use crate::domain::ErrorCode;
 use crate::domain::{time_zone, Invalid, Role};
 use crate::planning::Draft;
+use crate::push::messages::JemputNotices;
+use crate::workflow;
 
 /// Most dates one plan may cover.
 const MAX_DATES: usize = 14;
@@ -245,28 +247,9 @@ pub async fn publish(
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
     let id = path.into_inner();
-    let plan = visible_plan(&state, &who, id).await?;
-    let view = PlanView::from_row(plan)?;
-    let Some(draft) = view.draft else {
-        return Err(ApiError::new(
-            ErrorCode::InvalidState,
-            "the plan has no draft yet: wait until it is done",
-        ));
-    };
-    let publication =
-        crate::planning::publication(id, view.dates, &draft).map_err(ApiError::internal)?;
-    let actor = who.actor();
-    let published = state
-        .db
-        .write(move |conn| {
-            crate::db::routes::publish(
-                conn,
-                &actor,
-                &publication,
-                &crate::push::messages::JemputNotices,
-            )
-        })
-        .await?;
+    visible_plan(&state, &who, id).await?;
+    let published =
+        workflow::publish::publish_plan(&state.db, who.actor(), id, JemputNotices).await?;
     Ok(HttpResponse::Ok().json(PublishedView {
         routes_changed: published.routes_changed,
         requests_scheduled: published.requests_scheduled,

@@ -19,6 +19,8 @@ use crate::domain::{
     bounded_text, AccessibilityNeed, BoundaryCache, Coordinates, Invalid, PreferredWindow,
     Priority, RequestStatus, Role,
 };
+use crate::push::messages::JemputNotices;
+use crate::workflow;
 
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -499,44 +501,16 @@ async fn apply_change(
     change: RequestChange,
 ) -> Result<HttpResponse, ApiError> {
     let row = visible(state, who, id).await?;
-    let status = row.status;
-    if row.version != version {
-        return Err(DbError::VersionConflict {
-            current: row.version,
-        }
-        .into());
-    }
-    if !allowed(status) {
-        return Err(ApiError::new(
-            ErrorCode::InvalidState,
-            format!("a {status} request cannot be changed this way"),
-        ));
-    }
-    let actor = who.actor();
-    // A scheduled visit that is called off leaves the team's route (and the team hears so).
-    let leaves_route =
-        status == RequestStatus::Scheduled && matches!(change, RequestChange::Cancel { .. });
-    let region_id = row.region_id;
-    let updated = state
-        .db
-        .write(move |conn| {
-            // The route it leaves is written too: the region's lock comes first, as for every
-            // route write (one lock order, so no deadlock with a publish).
-            if leaves_route {
-                crate::db::lock_region(conn, region_id)?;
-            }
-            let updated = requests::change(conn, &actor, id, version, change)?;
-            if leaves_route {
-                crate::db::routes::take_off_route(
-                    conn,
-                    &actor,
-                    id,
-                    &crate::push::messages::JemputNotices,
-                )?;
-            }
-            Ok(updated)
-        })
-        .await?;
+    let updated = workflow::requests::change(
+        &state.db,
+        who.actor(),
+        &row,
+        version,
+        allowed,
+        change,
+        JemputNotices,
+    )
+    .await?;
     let view = VisitRequestView::try_from(updated)?;
     tracing::info!(request_id = id, path = %req.path(), "visit request changed");
     Ok(HttpResponse::Ok()

@@ -11,10 +11,12 @@ use utoipa::ToSchema;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{IfNoneMatch, Principal, ValidJson};
 use crate::api::AppState;
-use crate::db::fieldwork::{self, EventResult, FieldEvent};
+use crate::db::fieldwork::FieldEvent;
 use crate::db::{catalog, routes, DbError};
 use crate::domain::ErrorCode;
 use crate::domain::{bounded_text, time_zone, Coordinates, FieldEventKind, Invalid, Role};
+use crate::push::messages::JemputNotices;
+use crate::workflow::field_reports::{self, EventResult};
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct TeamRouteView {
@@ -286,30 +288,15 @@ pub async fn record_events(
         .collect::<Result<_, _>>()?;
     let ids: Vec<String> = events.iter().map(|e| e.client_event_id.clone()).collect();
     let region_id = who.region_id.ok_or_else(ApiError::forbidden)?;
-    let account = who.account_id;
-    let actor = who.actor();
-    let results = state
-        .db
-        .write(move |conn| {
-            let region = catalog::region_find(conn, region_id)?;
-            let zone = time_zone(&region.time_zone)
-                .map_err(|e| DbError::Corrupt(format!("stored time zone: {e}")))?;
-            let local = move |t: NaiveDateTime| {
-                DateTime::<Utc>::from_naive_utc_and_offset(t, Utc)
-                    .with_timezone(&zone)
-                    .format("%H:%M")
-                    .to_string()
-            };
-            fieldwork::record_batch(
-                conn,
-                &actor,
-                account,
-                &events,
-                &crate::push::messages::JemputNotices,
-                &local,
-            )
-        })
-        .await?;
+    let results = field_reports::record(
+        &state.db,
+        who.actor(),
+        who.account_id,
+        region_id,
+        events,
+        JemputNotices,
+    )
+    .await?;
     Ok(HttpResponse::Ok().json(EventBatchResult {
         results: ids
             .into_iter()

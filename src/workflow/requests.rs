@@ -1,0 +1,131 @@
+//! Changing a visit request after intake: called off, new preferred windows, a new priority.
+//! The change applies only to the version the caller read (409 otherwise) and only in the
+//! states the change allows. A scheduled visit that is called off also leaves its team's
+//! route, in the same transaction and under the region's lock, and the team's phones hear so.
+
+use std::collections::HashSet;
+
+use super::notify;
+use crate::db::dispatch::route_of_request;
+use crate::db::events::{self, Actor, Change};
+use crate::db::requests::{self, RequestChange, RequestRow};
+use crate::db::routes::{self as db_routes, store_route, PublishRoute, PublishStop};
+use crate::db::routes::{RouteTarget, StopRow};
+use crate::db::{lock_region, now, Db, DbConnection, DbError, DbResult};
+use crate::domain::{ErrorCode, RequestStatus};
+use crate::push::messages::Notices;
+
+/// Apply `change` to `seen` (the request as the caller read it, and may see) from `version`.
+/// Refused with `version_conflict` when `version` is not the one read or the request moved
+/// on meanwhile, and with `invalid_state` when its status is not `allowed`.
+pub async fn change<N>(
+    db: &Db,
+    actor: Actor,
+    seen: &RequestRow,
+    version: i32,
+    allowed: fn(RequestStatus) -> bool,
+    change: RequestChange,
+    notices: N,
+) -> DbResult<RequestRow>
+where
+    N: Notices + Send + 'static,
+{
+    let status = seen.status;
+    if seen.version != version {
+        return Err(DbError::VersionConflict {
+            current: seen.version,
+        });
+    }
+    if !allowed(status) {
+        return Err(DbError::Refused {
+            code: ErrorCode::InvalidState,
+            message: format!("a {status} request cannot be changed this way"),
+        });
+    }
+    // A scheduled visit that is called off leaves the team's route (and the team hears so).
+    let leaves_route =
+        status == RequestStatus::Scheduled && matches!(change, RequestChange::Cancel { .. });
+    let (id, region_id) = (seen.id, seen.region_id);
+    db.write(move |conn| {
+        // The route it leaves is written too: the region's lock comes first, as for every
+        // route write (one lock order, so no deadlock with a publish).
+        if leaves_route {
+            lock_region(conn, region_id)?;
+        }
+        let updated = requests::change(conn, &actor, id, version, change)?;
+        if leaves_route {
+            take_off_route(conn, &actor, id, &notices)?;
+        }
+        Ok(updated)
+    })
+    .await
+}
+
+/// A cancelled visit leaves its route: the other stops keep their times, the route gets a new
+/// version and the team's phones are told. Returns the pushes written.
+fn take_off_route(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    request_id: i64,
+    notices: &dyn Notices,
+) -> DbResult<usize> {
+    let Some(route) = route_of_request(conn, request_id)? else {
+        return Ok(0);
+    };
+    let stops: Vec<StopRow> = db_routes::stops_of(conn, &[route.id])?;
+    let kept: Vec<PublishStop> = stops
+        .iter()
+        .filter(|s| s.request_id != request_id)
+        .map(|s| PublishStop {
+            request_id: s.request_id,
+            planned_start: s.planned_start,
+            planned_end: s.planned_end,
+            window_start: s.window_start,
+            window_end: s.window_end,
+            window_local: (String::new(), String::new()),
+            pinned: s.pinned,
+        })
+        .collect();
+    let content = PublishRoute {
+        team_id: route.team_id,
+        date: route.date,
+        distance_m: route.distance_m,
+        leave_at: route.leave_at,
+        back_at: route.back_at,
+        stops: kept,
+    };
+    let target = RouteTarget {
+        region_id: route.region_id,
+        team_id: route.team_id,
+        date: route.date,
+        plan_id: None,
+    };
+    let Some(version) = store_route(
+        conn,
+        target,
+        Some(&route),
+        Some(&content),
+        &HashSet::new(),
+        now(),
+    )?
+    else {
+        return Ok(0);
+    };
+    events::record(
+        conn,
+        actor,
+        Change {
+            entity: "route",
+            entity_id: route.id,
+            region_id: Some(route.region_id),
+            action: "stop_cancelled",
+            before: Some(
+                serde_json::json!({"version": route.version, "stops": stops.iter().map(|s| s.request_id).collect::<Vec<_>>()}),
+            ),
+            after: Some(
+                serde_json::json!({"version": version, "stops": content.stops.iter().map(|s| s.request_id).collect::<Vec<_>>()}),
+            ),
+        },
+    )?;
+    notify::team(conn, notices, route.team_id, route.date, version)
+}

@@ -1,0 +1,104 @@
+//! Sign-in codes and sessions, as transactions. A code is issued only under the per-phone
+//! hourly limit; verifying one takes an attempt BEFORE comparing (so a right guess still
+//! counts), consumes the code at most once, creates the citizen's account on first sign-in
+//! and starts a session (a refresh token). A wrong attempt is an outcome, not an error: it
+//! must commit. Signing the short-lived access token needs no database and stays with the
+//! caller.
+
+use crate::auth;
+use crate::db::accounts::{self, AccountRow};
+use crate::db::{now, Db, DbConnection, DbResult};
+
+/// What presenting a sign-in code came to.
+pub enum Verification {
+    /// Signed in: the account, and the new session's refresh token (shown once).
+    SignedIn {
+        account: AccountRow,
+        refresh_token: String,
+    },
+    /// No live code for the phone (never sent, or already used).
+    NoCode,
+    Expired,
+    TooManyAttempts,
+    Wrong,
+}
+
+/// Store a new code for `phone` (as its keyed hash), valid `ttl_secs`; false, storing
+/// nothing, when the phone already had `max_per_hour` codes in the last hour.
+pub async fn issue_code(
+    db: &Db,
+    phone: String,
+    code_hash: String,
+    ttl_secs: i64,
+    max_per_hour: i64,
+) -> DbResult<bool> {
+    db.write(move |conn| {
+        let now = now();
+        if accounts::otp_count_since(conn, &phone, now - chrono::Duration::hours(1))?
+            >= max_per_hour
+        {
+            return Ok(false);
+        }
+        accounts::otp_insert(
+            conn,
+            &phone,
+            &code_hash,
+            now + chrono::Duration::seconds(ttl_secs),
+        )?;
+        Ok(true)
+    })
+    .await
+}
+
+/// Check the code `presented` (its keyed hash) for `phone`, with at most `max_attempts`
+/// tries per code; signed in, the session lives `session_days`.
+pub async fn verify_code(
+    db: &Db,
+    phone: String,
+    presented: String,
+    max_attempts: i32,
+    session_days: i64,
+) -> DbResult<Verification> {
+    db.write(move |conn| {
+        let Some(otp) = accounts::otp_live(conn, &phone)? else {
+            return Ok(Verification::NoCode);
+        };
+        if otp.expires_at < now() {
+            return Ok(Verification::Expired);
+        }
+        // The attempt is taken before the code is compared, so it counts even when right.
+        let Some(used) = accounts::otp_take_attempt(conn, otp.id, max_attempts)? else {
+            return Ok(Verification::TooManyAttempts);
+        };
+        if !auth::digests_equal(&otp.code_hash, &presented) {
+            return Ok(if used >= max_attempts {
+                Verification::TooManyAttempts
+            } else {
+                Verification::Wrong
+            });
+        }
+        if !accounts::otp_consume(conn, otp.id)? {
+            return Ok(Verification::NoCode);
+        }
+        let account = accounts::find_or_create_citizen(conn, &phone)?;
+        let refresh_token = start_session(conn, account.id, session_days)?;
+        Ok(Verification::SignedIn {
+            account,
+            refresh_token,
+        })
+    })
+    .await
+}
+
+/// A new session for `account_id` inside the caller's transaction: its refresh token (only
+/// the hash is stored), valid `session_days`.
+pub fn start_session(
+    conn: &mut DbConnection,
+    account_id: i64,
+    session_days: i64,
+) -> DbResult<String> {
+    let (refresh_token, hash) = auth::new_refresh_token();
+    let expires = now() + chrono::Duration::days(session_days);
+    accounts::refresh_insert(conn, account_id, &hash, expires)?;
+    Ok(refresh_token)
+}
