@@ -3,7 +3,7 @@
 //! taken off the day, or the rest of the day planned again) becomes the new content of every
 //! route it touches, with what changes for whom: added distance, shifted windows, newly broken
 //! rules, visits dropped. Nothing here writes; the caller previews the result or stores it with
-//! `db::dispatch::apply_edit`, which refuses it when anything it was worked out from changed.
+//! `workflow::rebalance::apply`, which refuses it when anything it was worked out from changed.
 //!
 //! One concern a file: `operations` (the changes by hand), `replan` (a day planned again),
 //! `timing` (a route's new content timed by the planner), `preview` (the edit to store and
