@@ -6,7 +6,7 @@ use diesel::prelude::*;
 
 use super::events::{self, Actor, Change};
 use super::schema::visit_requests;
-use super::{is_unique_violation, next_version, now, DbConnection, DbError, DbResult};
+use super::{next_version, now, DbConnection, DbError, DbResult};
 use crate::domain::{Priority, RequestStatus};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -89,19 +89,26 @@ fn replay_or_reuse(row: RequestRow, fingerprint: Option<&str>) -> Created {
 }
 
 pub fn insert(conn: &mut DbConnection, actor: &Actor, new: NewRequest) -> DbResult<Created> {
-    if let Some(key) = &new.idempotency_key {
-        if let Some(row) = find_by_key(conn, new.citizen_id, key)? {
-            return Ok(replay_or_reuse(row, new.idempotency_fingerprint.as_deref()));
-        }
-    }
-    let row: RequestRow = match diesel::insert_into(visit_requests::table)
+    // The insert itself finds a key used before (one round trip fewer than looking first); a
+    // create with the same key racing this one is waited for, then found.
+    let insert = diesel::insert_into(visit_requests::table)
         .values(&new)
-        .returning(visit_requests::all_columns)
-        .get_result(conn)
-    {
-        Ok(row) => row,
-        Err(e) if is_unique_violation(&e) => return Err(DbError::Duplicate("idempotency_key")),
-        Err(e) => return Err(e.into()),
+        .on_conflict_do_nothing()
+        .returning(visit_requests::all_columns);
+    // diesel's multi-backend connection has no ON CONFLICT: the same statement per backend.
+    let inserted: Option<RequestRow> = match conn {
+        DbConnection::Postgresql(c) => insert.get_result(c).optional()?,
+        DbConnection::Sqlite(c) => insert.get_result(c).optional()?,
+    };
+    let Some(row) = inserted else {
+        let found = match &new.idempotency_key {
+            Some(key) => find_by_key(conn, new.citizen_id, key)?,
+            None => None,
+        };
+        return match found {
+            Some(row) => Ok(replay_or_reuse(row, new.idempotency_fingerprint.as_deref())),
+            None => Err(DbError::Duplicate("idempotency_key")),
+        };
     };
     let id = row.id;
     events::record(
