@@ -312,45 +312,41 @@ pub fn revert_all_migrations(conn: &mut DbConnection) -> anyhow::Result<()> {
     .map_err(|e| anyhow::anyhow!("migration revert failed: {e}"))
 }
 
+/// Takes the row lock of `$table`'s row `$id` until the transaction ends (PostgreSQL `SELECT …
+/// FOR NO KEY UPDATE`; NotFound when there is no such row). A macro, as diesel's tables are
+/// distinct types. SQLite needs nothing: [`Db::write`] already lets one writer in at a time.
+macro_rules! lock_row {
+    ($conn:expr, $table:ident, $id:expr) => {
+        match $conn {
+            DbConnection::Postgresql(pg) => schema::$table::table
+                .find($id)
+                .select(schema::$table::id)
+                .for_no_key_update()
+                .first::<i64>(pg)
+                .optional()?
+                .map(|_| ())
+                .ok_or(DbError::NotFound),
+            DbConnection::Sqlite(_) => Ok(()),
+        }
+    };
+}
+
 /// Serialises every write that touches a region's routes, request schedules or team days: the
 /// caller holds the region's row lock until its transaction ends, so checks it makes after this
 /// call (versions, staleness, "already published") stay true until it commits. Call it FIRST in
 /// the transaction, before any other row is written, and for at most one region (or several in
 /// ascending id order): one fixed order means no deadlocks.
 ///
-/// PostgreSQL: `SELECT … FOR NO KEY UPDATE` on the region row, which does not block inserts
-/// that merely reference the region (their foreign-key checks take `FOR KEY SHARE`). SQLite:
-/// nothing to do, as [`Db::write`] already lets one writer in at a time.
+/// `FOR NO KEY UPDATE` does not block inserts that merely reference the region (their
+/// foreign-key checks take `FOR KEY SHARE`).
 pub fn lock_region(conn: &mut DbConnection, region_id: i64) -> DbResult<()> {
-    use schema::regions;
-    match conn {
-        DbConnection::Postgresql(pg) => regions::table
-            .find(region_id)
-            .select(regions::id)
-            .for_no_key_update()
-            .first::<i64>(pg)
-            .optional()?
-            .map(|_| ())
-            .ok_or(DbError::NotFound),
-        DbConnection::Sqlite(_) => Ok(()),
-    }
+    lock_row!(conn, regions, region_id)
 }
 
 /// Serialises the writes made on behalf of one account that must see each other (a phone's
 /// batches of reports, replayed at once on a flaky network). Taken after any region lock.
 pub fn lock_account(conn: &mut DbConnection, account_id: i64) -> DbResult<()> {
-    use schema::accounts;
-    match conn {
-        DbConnection::Postgresql(pg) => accounts::table
-            .find(account_id)
-            .select(accounts::id)
-            .for_no_key_update()
-            .first::<i64>(pg)
-            .optional()?
-            .map(|_| ())
-            .ok_or(DbError::NotFound),
-        DbConnection::Sqlite(_) => Ok(()),
-    }
+    lock_row!(conn, accounts, account_id)
 }
 
 /// Who holds a claim (an outbox row being sent, a planning job being solved): the service
