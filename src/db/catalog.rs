@@ -6,7 +6,7 @@ use diesel::prelude::*;
 use super::events::{self, Actor, Change};
 use super::schema::{accounts, regions, service_kinds, team_members, teams};
 use super::{is_unique_violation, next_version, now, DbConnection, DbError, DbResult};
-use crate::domain::Role;
+use crate::domain::{RegionClock, Role};
 
 // --- regions ----------------------------------------------------------------------------------
 
@@ -67,6 +67,17 @@ pub fn region_find(conn: &mut DbConnection, id: i64) -> DbResult<RegionRow> {
         .first(conn)
         .optional()?
         .ok_or(DbError::NotFound)
+}
+
+/// The clock of region `id`.
+pub fn region_clock(conn: &mut DbConnection, id: i64) -> DbResult<RegionClock> {
+    let region = region_find(conn, id)?;
+    RegionClock::of_zone(&region.time_zone).map_err(|e| {
+        DbError::Corrupt(format!(
+            "time zone of region {id}: {} ({})",
+            region.time_zone, e.message
+        ))
+    })
 }
 
 /// A region and, when it is one of that region's, a service kind: what intake checks a new

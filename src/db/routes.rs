@@ -49,7 +49,7 @@ pub struct StopRow {
     pub pinned: bool,
 }
 
-/// One stop to publish; times in UTC, plus the window as the citizen reads it.
+/// One stop to publish; times in UTC.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PublishStop {
     pub request_id: i64,
@@ -57,8 +57,6 @@ pub struct PublishStop {
     pub planned_end: NaiveDateTime,
     pub window_start: NaiveDateTime,
     pub window_end: NaiveDateTime,
-    /// Local `HH:MM` of the window, for the citizen's message.
-    pub window_local: (String, String),
     /// Keep it on this team and date when plans are made again.
     pub pinned: bool,
 }

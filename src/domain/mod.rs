@@ -2,6 +2,7 @@
 //! [`Invalid`] naming the field and the reason, which the API layer turns into a 422.
 
 mod area;
+pub mod clock;
 mod error_code;
 mod phone;
 mod schedule;
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub use area::{Boundary, BoundaryCache};
+pub use clock::RegionClock;
 pub use error_code::ErrorCode;
 pub use phone::PhoneNumber;
 pub use schedule::{BreakRule, DayShift, PreferredWindow, TimeOfDay, Weekday, WeeklyShiftPattern};

@@ -9,6 +9,7 @@ use std::collections::{HashMap, HashSet};
 use chrono::NaiveDate;
 
 use super::notify;
+use crate::db::catalog;
 use crate::db::dispatch::{self, DayState, RouteEdit};
 use crate::db::events::{self, Actor, Change};
 use crate::db::requests::{self, RequestRow};
@@ -91,6 +92,7 @@ fn apply_edit(
             )));
         }
     }
+    let clock = catalog::region_clock(conn, edit.region_id)?;
     let mut current = Vec::with_capacity(edit.routes.len());
     for change in &edit.routes {
         let route = dispatch::route_on(conn, change.team_id, change.date)?;
@@ -203,8 +205,12 @@ fn apply_edit(
                 notices,
                 &request,
                 "rescheduled",
-                (change.team_id, change.date),
-                &stop.window_local,
+                notify::Slot {
+                    team_id: change.team_id,
+                    date: change.date,
+                    window: (stop.window_start, stop.window_end),
+                },
+                &clock,
             )?;
         }
     }

@@ -82,7 +82,6 @@ fn take_off_route(
             planned_end: s.planned_end,
             window_start: s.window_start,
             window_end: s.window_end,
-            window_local: (String::new(), String::new()),
             pinned: s.pinned,
         })
         .collect();

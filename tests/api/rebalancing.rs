@@ -610,7 +610,6 @@ async fn a_team_off_for_the_day_hands_its_visits_to_the_others(backend: Backend)
                             planned_end: at,
                             window_start: at,
                             window_end: at,
-                            window_local: ("08:00".into(), "09:30".into()),
                             pinned: false,
                         }],
                     }],

@@ -12,8 +12,10 @@ use crate::api::AppState;
 use crate::db::plans::{self, NewPlan, PlanRow};
 use crate::db::{self, catalog, DbError};
 use crate::domain::ErrorCode;
-use crate::domain::{time_zone, Invalid, Role};
-use crate::planning::Draft;
+use crate::domain::{Invalid, Role};
+use crate::planning::draft::{
+    Draft, DraftHotspot, DraftKpis, DraftRoute, DraftStop, DraftUnassigned, Span, StoredDraftError,
+};
 use crate::push::messages::JemputNotices;
 use crate::workflow;
 
@@ -59,7 +61,115 @@ pub struct PlanView {
     /// Why planning failed, when it did.
     pub error: Option<String>,
     /// The plan, when done.
-    pub draft: Option<Draft>,
+    pub draft: Option<DraftView>,
+}
+
+/// A finished plan as coordinators see it. Times are local to the region (`time_zone`), as
+/// `HH:MM`.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[schema(as = Draft)]
+pub struct DraftView {
+    pub time_zone: String,
+    pub routes: Vec<DraftRouteView>,
+    pub unassigned: Vec<DraftUnassigned>,
+    /// Places where many requests sit close together: candidates for a pop-up service.
+    pub hotspots: Vec<DraftHotspot>,
+    pub kpis: DraftKpis,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[schema(as = DraftRoute)]
+pub struct DraftRouteView {
+    pub team_id: i64,
+    pub team_name: String,
+    pub date: NaiveDate,
+    pub leave: String,
+    pub back: String,
+    pub distance_km: f64,
+    pub travel_minutes: f64,
+    pub stops: Vec<DraftStopView>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[schema(as = DraftStop)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DraftStopView {
+    Visit {
+        request_id: i64,
+        arrival: String,
+        start: String,
+        end: String,
+        /// The hour promised to the citizen: the planned start rounded down to the half hour,
+        /// and an hour and a half after.
+        promised_window: PromisedWindow,
+    },
+    Break {
+        start: String,
+        end: String,
+    },
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct PromisedWindow {
+    pub start: String,
+    pub end: String,
+}
+
+impl DraftView {
+    /// The stored draft in the region's local time, each time read on its route's day (a
+    /// shift ending at midnight reads `24:00`).
+    fn of(draft: Draft) -> Result<DraftView, ApiError> {
+        let clock = super::views::region_clock(&draft.time_zone)?;
+        let routes = draft
+            .routes
+            .into_iter()
+            .map(|route: DraftRoute| {
+                let local = |at| clock.local_on(route.date, at);
+                let window = |span: Span| PromisedWindow {
+                    start: local(span.start),
+                    end: local(span.end),
+                };
+                DraftRouteView {
+                    team_id: route.team_id,
+                    team_name: route.team_name.clone(),
+                    date: route.date,
+                    leave: local(route.leave),
+                    back: local(route.back),
+                    distance_km: route.distance_km,
+                    travel_minutes: route.travel_minutes,
+                    stops: route
+                        .stops
+                        .iter()
+                        .map(|stop| match *stop {
+                            DraftStop::Visit {
+                                request_id,
+                                arrival,
+                                visit,
+                                promised,
+                            } => DraftStopView::Visit {
+                                request_id,
+                                arrival: local(arrival),
+                                start: local(visit.start),
+                                end: local(visit.end),
+                                promised_window: window(promised),
+                            },
+                            DraftStop::Break(span) => DraftStopView::Break {
+                                start: local(span.start),
+                                end: local(span.end),
+                            },
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        Ok(DraftView {
+            time_zone: draft.time_zone,
+            routes,
+            unassigned: draft.unassigned,
+            hotspots: draft.hotspots,
+            kpis: draft.kpis,
+        })
+    }
 }
 
 fn utc(t: chrono::NaiveDateTime) -> DateTime<Utc> {
@@ -70,6 +180,23 @@ impl PlanView {
     fn from_row(row: PlanRow) -> Result<PlanView, ApiError> {
         let corrupt = |what: &str, e: serde_json::Error| {
             ApiError::internal(format!("stored plan {what} unreadable: {e}"))
+        };
+        let (draft, error) = match row.draft_json.as_deref().map(Draft::from_stored) {
+            None => (None, row.error),
+            Some(Ok(draft)) => (Some(DraftView::of(draft)?), row.error),
+            // Shown as what it is rather than guessed at; publishing it is refused the same way.
+            Some(Err(StoredDraftError::Outdated { found })) => (
+                None,
+                Some(format!(
+                    "this draft was stored by an earlier version of Jemput (format {found}): \
+                     plan again"
+                )),
+            ),
+            Some(Err(StoredDraftError::Corrupt(e))) => {
+                return Err(ApiError::internal(format!(
+                    "stored plan draft unreadable: {e}"
+                )))
+            }
         };
         Ok(PlanView {
             id: row.id,
@@ -85,13 +212,8 @@ impl PlanView {
             created_at: utc(row.created_at),
             started_at: row.started_at.map(utc),
             finished_at: row.finished_at.map(utc),
-            error: row.error,
-            draft: row
-                .draft_json
-                .as_deref()
-                .map(serde_json::from_str)
-                .transpose()
-                .map_err(|e| corrupt("draft", e))?,
+            error,
+            draft,
         })
     }
 }
@@ -162,9 +284,7 @@ pub async fn create(
             }
             other => ApiError::from(other),
         })?;
-    let zone = time_zone(&region.time_zone)
-        .map_err(|e| ApiError::internal(format!("stored time zone unreadable: {e}")))?;
-    let today = Utc::now().with_timezone(&zone).date_naive();
+    let today = super::views::region_clock(&region.time_zone)?.today();
     if first < today {
         return Err(Invalid::new(
             "dates",

@@ -88,13 +88,6 @@ pub struct RequestQuery {
     pub offset: Option<i64>,
 }
 
-fn today_in(time_zone: &str) -> Result<NaiveDate, ApiError> {
-    let tz: chrono_tz::Tz = time_zone
-        .parse()
-        .map_err(|_| ApiError::internal(format!("stored zone {time_zone} unknown")))?;
-    Ok(chrono::Utc::now().with_timezone(&tz).date_naive())
-}
-
 /// Checks the dates against today in the region's zone: no past days, deadline after start,
 /// at most a year ahead.
 fn check_dates(earliest: NaiveDate, deadline: NaiveDate, today: NaiveDate) -> Result<(), Invalid> {
@@ -179,7 +172,7 @@ impl Admission {
         check_dates(
             self.earliest_date,
             self.deadline,
-            today_in(&region.time_zone)?,
+            super::views::region_clock(&region.time_zone)?.today(),
         )?;
         let windows = PreferredWindow::validate_all(
             "preferred_windows",

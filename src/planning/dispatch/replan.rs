@@ -12,8 +12,9 @@ use super::timing::{Timed, Times};
 use super::{conflict, internal, made, DayReplan, DroppedStop, EditError, Proposal, Work};
 use crate::db::dispatch::{DayState, LiveRoute, LiveStop, Snapshot};
 use crate::db::plans::Placement;
+use crate::domain::clock::hh_mm;
 use crate::domain::{ErrorCode, RequestStatus};
-use crate::planning::{build_problem, clock, PlanInput};
+use crate::planning::{build_problem, PlanInput};
 
 /// The planner's problem for re-planning `replan.date`: the day's stops (those made stay put,
 /// locked routes and pins are kept, an absent team's visits go to the others).
@@ -232,7 +233,7 @@ pub fn propose_replan(
         ),
         None => (
             "day_replanned",
-            serde_json::json!({"op": "day_replanned", "from": replan.from.map(clock)}),
+            serde_json::json!({"op": "day_replanned", "from": replan.from.map(hh_mm)}),
         ),
     };
     let mut proposal = proposal(
