@@ -384,6 +384,28 @@ pub fn new_password(value: &str) -> Result<String, Invalid> {
     Ok(value.to_string())
 }
 
+/// A phone's FCM registration token: about 150–250 URL-safe characters (bounded generously).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushToken(String);
+
+impl PushToken {
+    pub fn parse(value: &str) -> Result<PushToken, Invalid> {
+        let token = value.trim();
+        if token.len() < 20 || token.len() > 4096 || !token.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(Invalid::new(
+                "token",
+                ErrorCode::InvalidFormat,
+                "not an FCM registration token",
+            ));
+        }
+        Ok(PushToken(token.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
+}
+
 /// An IANA time-zone name that chrono-tz knows, e.g. `Asia/Jakarta`.
 pub fn time_zone(value: &str) -> Result<chrono_tz::Tz, Invalid> {
     value.parse::<chrono_tz::Tz>().map_err(|_| {

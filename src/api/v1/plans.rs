@@ -9,8 +9,8 @@ use utoipa::ToSchema;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Principal, ValidJson};
 use crate::api::AppState;
-use crate::db::plans::{self, NewPlan, PlanRow};
-use crate::db::{self, catalog, DbError};
+use crate::db::plans::{self, PlanRow};
+use crate::db::DbError;
 use crate::domain::ErrorCode;
 use crate::domain::{Invalid, Role};
 use crate::planning::draft::{
@@ -18,6 +18,7 @@ use crate::planning::draft::{
 };
 use crate::push::messages::JemputNotices;
 use crate::workflow;
+use crate::workflow::plans::PlanOrder;
 
 /// Most dates one plan may cover.
 const MAX_DATES: usize = 14;
@@ -261,42 +262,13 @@ pub async fn create(
         )
         .into());
     }
-    let dates_json =
-        serde_json::to_string(&dates).map_err(|e| ApiError::internal(e.to_string()))?;
-    let new = NewPlan {
+    let order = PlanOrder {
         region_id,
-        dates: dates_json,
-        status: plans::QUEUED.to_string(),
+        dates,
         time_limit_ms: i64::from(limit) * 1000,
         seed: i64::from(b.seed.unwrap_or(1)),
-        requested_by: Some(who.account_id),
-        created_at: db::now(),
     };
-    let actor = who.actor();
-    let first = dates[0];
-    let region = state
-        .db
-        .read(move |conn| catalog::region_find(conn, region_id))
-        .await
-        .map_err(|e| match e {
-            DbError::NotFound => {
-                Invalid::new("region_id", ErrorCode::UnknownReference, "no such region").into()
-            }
-            other => ApiError::from(other),
-        })?;
-    let today = super::views::region_clock(&region.time_zone)?.today();
-    if first < today {
-        return Err(Invalid::new(
-            "dates",
-            ErrorCode::DateInPast,
-            format!("plan today ({today}) or later"),
-        )
-        .into());
-    }
-    let plan = state
-        .db
-        .write(move |conn| plans::insert(conn, &actor, new))
-        .await?;
+    let plan = workflow::plans::enqueue(&state.db, who.actor(), order).await?;
     let id = plan.id;
     Ok(HttpResponse::Accepted()
         .insert_header(("Location", format!("/v1/plans/{id}")))
