@@ -6,6 +6,7 @@ use diesel::prelude::*;
 use super::events::{self, Actor, Change};
 use super::schema::{accounts, regions, service_kinds, team_members, teams};
 use super::{is_unique_violation, next_version, now, DbConnection, DbError, DbResult};
+use crate::domain::EventAction;
 use crate::domain::{RegionClock, Role};
 
 // --- regions ----------------------------------------------------------------------------------
@@ -52,7 +53,7 @@ pub fn region_insert(
             entity: "region",
             entity_id: id,
             region_id: Some(id),
-            action: "created",
+            action: EventAction::Created,
             before: None,
             after: Some(serde_json::json!({"name": new.name, "time_zone": new.time_zone})),
         },
@@ -176,7 +177,7 @@ pub fn service_kind_insert(
             entity: "service_kind",
             entity_id: id,
             region_id: Some(new.region_id),
-            action: "created",
+            action: EventAction::Created,
             before: None,
             after: Some(
                 serde_json::json!({"code": new.code, "default_duration_minutes": new.default_duration_minutes}),
@@ -233,7 +234,7 @@ pub fn service_kind_update(
             entity: "service_kind",
             entity_id: id,
             region_id: Some(before.region_id),
-            action: "updated",
+            action: EventAction::Updated,
             before: Some(serde_json::json!({"version": before.version})),
             after: Some(serde_json::to_value(&changes).unwrap_or_default()),
         },
@@ -312,7 +313,7 @@ pub fn team_insert(conn: &mut DbConnection, actor: &Actor, new: NewTeam) -> DbRe
             entity: "team",
             entity_id: id,
             region_id: Some(new.region_id),
-            action: "created",
+            action: EventAction::Created,
             before: None,
             after: Some(serde_json::json!({"name": new.name})),
         },
@@ -371,7 +372,7 @@ pub fn team_update(
             entity: "team",
             entity_id: id,
             region_id: Some(before.region_id),
-            action: "updated",
+            action: EventAction::Updated,
             before: Some(serde_json::json!({"version": before.version})),
             after: Some(serde_json::to_value(&changes).unwrap_or_default()),
         },
@@ -431,7 +432,7 @@ pub fn team_member_add(
             entity: "team",
             entity_id: team.id,
             region_id: Some(team.region_id),
-            action: "member_added",
+            action: EventAction::MemberAdded,
             before: None,
             after: Some(serde_json::json!({"account_id": account_id})),
         },
@@ -458,7 +459,7 @@ pub fn team_member_remove(
             entity: "team",
             entity_id: team.id,
             region_id: Some(team.region_id),
-            action: "member_removed",
+            action: EventAction::MemberRemoved,
             before: Some(serde_json::json!({"account_id": account_id})),
             after: None,
         },

@@ -11,6 +11,7 @@ use crate::db::routes::set_status;
 use crate::db::{
     accounts, catalog, lock_account, lock_region, requests, Db, DbConnection, DbResult,
 };
+use crate::domain::EventAction;
 use crate::domain::{FieldEventKind, PushKind, RegionClock, RequestStatus};
 use crate::push::messages::Notices;
 
@@ -132,7 +133,7 @@ fn apply(
             actor,
             &request,
             status,
-            event.kind.as_str(),
+            EventAction::from(event.kind),
             serde_json::json!({"reason": event.reason, "client_at": event.client_at}),
         )?;
         let push = match event.kind {

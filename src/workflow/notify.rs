@@ -10,7 +10,7 @@ use crate::db::outbox::{self, PushMessage};
 use crate::db::requests::RequestRow;
 use crate::db::routes::{language_of, members_of, set_status};
 use crate::db::{DbConnection, DbResult};
-use crate::domain::{PushKind, RegionClock, RequestStatus};
+use crate::domain::{EventAction, Language, PushKind, RegionClock, RequestStatus};
 use crate::push::messages::Notices;
 
 /// Every member of `team_id` hears that its route of `date` is now at `version`.
@@ -38,10 +38,10 @@ pub(crate) fn citizen(
     conn: &mut DbConnection,
     kind: PushKind,
     citizen_id: i64,
-    message: impl FnOnce(&str) -> PushMessage,
+    message: impl FnOnce(Language) -> PushMessage,
 ) -> DbResult<usize> {
     let language = language_of(conn, citizen_id)?;
-    outbox::enqueue_for_account(conn, kind, citizen_id, &message(&language))
+    outbox::enqueue_for_account(conn, kind, citizen_id, &message(language))
 }
 
 /// Where a visit is planned: a team's route of a day, and the window promised (UTC).
@@ -59,7 +59,7 @@ pub(crate) fn scheduled(
     actor: &Actor,
     notices: &dyn Notices,
     request: &RequestRow,
-    action: &str,
+    action: EventAction,
     slot: Slot,
     clock: &RegionClock,
 ) -> DbResult<usize> {
@@ -102,7 +102,7 @@ pub(crate) fn unscheduled(
         actor,
         request,
         RequestStatus::Submitted,
-        "unscheduled",
+        EventAction::Unscheduled,
         detail,
     )?;
     citizen(

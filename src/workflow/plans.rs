@@ -8,7 +8,7 @@ use super::WorkflowResult;
 use crate::db::events::Actor;
 use crate::db::plans::{self, NewPlan, PlanRow};
 use crate::db::{self, catalog, Db, DbError};
-use crate::domain::{ErrorCode, Invalid, RegionClock};
+use crate::domain::{ErrorCode, Invalid, PlanStatus, RegionClock};
 
 /// A plan to work out.
 #[derive(Debug, Clone)]
@@ -49,7 +49,7 @@ pub async fn enqueue(db: &Db, actor: Actor, order: PlanOrder) -> WorkflowResult<
             let new = NewPlan {
                 region_id: order.region_id,
                 dates,
-                status: plans::QUEUED.to_string(),
+                status: PlanStatus::Queued,
                 time_limit_ms: order.time_limit_ms,
                 seed: order.seed,
                 requested_by: actor.account_id,

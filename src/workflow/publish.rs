@@ -16,7 +16,8 @@ use crate::db::routes::{
     self as db_routes, store_route, Publication, PublishRoute, RouteRow, RouteTarget, StopRow,
 };
 use crate::db::{lock_region, now, Db, DbConnection, DbError, DbResult};
-use crate::domain::{ErrorCode, RequestStatus};
+use crate::domain::EventAction;
+use crate::domain::{ErrorCode, PlanStatus, RequestStatus};
 use crate::planning::draft::{Draft, StoredDraftError};
 use crate::push::messages::Notices;
 
@@ -117,7 +118,7 @@ pub fn publish(
             "the plan is already published".to_string(),
         ));
     }
-    if plan.status != plans::DONE {
+    if plan.status != PlanStatus::Done {
         return Err(refused(
             ErrorCode::InvalidState,
             format!("the plan is {}, not done", plan.status),
@@ -303,7 +304,7 @@ pub fn publish(
                 actor,
                 notices,
                 request,
-                "scheduled",
+                EventAction::Scheduled,
                 notify::Slot {
                     team_id: route.team_id,
                     date: route.date,
@@ -347,7 +348,7 @@ pub fn publish(
             entity: "plan",
             entity_id: plan.id,
             region_id: Some(plan.region_id),
-            action: "published",
+            action: EventAction::Published,
             before: None,
             after: Some(serde_json::json!({
                 "routes_changed": result.routes_changed,

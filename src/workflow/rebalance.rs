@@ -16,6 +16,7 @@ use crate::db::requests::{self, RequestRow};
 use crate::db::routes::{self as db_routes, store_route, RouteTarget, StopRow};
 use crate::db::{lock_region, now, Db, DbConnection, DbError, DbResult};
 use crate::domain::ErrorCode;
+use crate::domain::EventAction;
 use crate::push::messages::Notices;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -67,7 +68,7 @@ pub async fn remove_absence(
                 entity: "team",
                 entity_id: team_id,
                 region_id: Some(region_id),
-                action: "absence_removed",
+                action: EventAction::AbsenceRemoved,
                 before: Some(serde_json::json!({ "absent": date })),
                 after: None,
             },
@@ -128,7 +129,7 @@ fn apply_edit(
                 entity: "team",
                 entity_id: *team_id,
                 region_id: Some(edit.region_id),
-                action: "absent",
+                action: EventAction::Absent,
                 before: None,
                 after: Some(serde_json::json!({ "absent": date, "reason": reason })),
             },
@@ -204,7 +205,7 @@ fn apply_edit(
                 actor,
                 notices,
                 &request,
-                "rescheduled",
+                EventAction::Rescheduled,
                 notify::Slot {
                     team_id: change.team_id,
                     date: change.date,

@@ -13,6 +13,7 @@ use crate::db::requests::{self, RequestChange, RequestRow};
 use crate::db::routes::{self as db_routes, store_route, PublishRoute, PublishStop};
 use crate::db::routes::{RouteTarget, StopRow};
 use crate::db::{lock_region, now, Db, DbConnection, DbError, DbResult};
+use crate::domain::EventAction;
 use crate::domain::{ErrorCode, PreferredWindow, Priority, RequestStatus};
 use crate::push::messages::Notices;
 
@@ -187,7 +188,7 @@ fn take_off_route(
             entity: "route",
             entity_id: route.id,
             region_id: Some(route.region_id),
-            action: "stop_cancelled",
+            action: EventAction::StopCancelled,
             before: Some(
                 serde_json::json!({"version": route.version, "stops": stops.iter().map(|s| s.request_id).collect::<Vec<_>>()}),
             ),

@@ -5,6 +5,7 @@ use std::time::Duration;
 use diesel::RunQueryDsl;
 use jemput::db::plans::{self, NewPlan};
 use jemput::db::Claimant;
+use jemput::domain::PlanStatus;
 use jemput::planning::runner::PlanRunner;
 use serde_json::{json, Value};
 
@@ -222,7 +223,7 @@ async fn a_job_left_running_by_a_crash_is_planned_again(backend: Backend) {
                 NewPlan {
                     region_id,
                     dates,
-                    status: plans::QUEUED.into(),
+                    status: PlanStatus::Queued,
                     time_limit_ms: 500,
                     seed: 1,
                     requested_by: None,

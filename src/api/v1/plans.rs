@@ -12,7 +12,7 @@ use crate::api::AppState;
 use crate::db::plans::{self, PlanRow};
 use crate::db::DbError;
 use crate::domain::ErrorCode;
-use crate::domain::{Invalid, Role};
+use crate::domain::{Invalid, PlanStatus, Role};
 use crate::planning::draft::{
     Draft, DraftHotspot, DraftKpis, DraftRoute, DraftStop, DraftUnassigned, Span, StoredDraftError,
 };
@@ -38,15 +38,6 @@ pub struct CreatePlan {
     /// Seed of the planner's random choices (default 1): the same seed and inputs give the
     /// same plan when the search is not cut short by time.
     pub seed: Option<u32>,
-}
-
-#[derive(Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PlanStatus {
-    Queued,
-    Running,
-    Done,
-    Failed,
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -203,12 +194,7 @@ impl PlanView {
             id: row.id,
             region_id: row.region_id,
             dates: serde_json::from_str(&row.dates).map_err(|e| corrupt("dates", e))?,
-            status: match row.status.as_str() {
-                plans::QUEUED => PlanStatus::Queued,
-                plans::RUNNING => PlanStatus::Running,
-                plans::DONE => PlanStatus::Done,
-                _ => PlanStatus::Failed,
-            },
+            status: row.status,
             time_limit_seconds: row.time_limit_ms as f64 / 1000.0,
             created_at: utc(row.created_at),
             started_at: row.started_at.map(utc),

@@ -131,7 +131,7 @@ impl From<EventRow> for EventView {
     fn from(e: EventRow) -> Self {
         Self {
             id: e.id,
-            action: e.action,
+            action: e.action.to_string(),
             actor_id: e.actor_id,
             before: e.before_json.and_then(|s| serde_json::from_str(&s).ok()),
             after: e.after_json.and_then(|s| serde_json::from_str(&s).ok()),

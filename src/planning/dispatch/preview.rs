@@ -12,6 +12,7 @@ use super::{
 };
 use crate::db::dispatch::{LiveStop, RouteChange, RouteEdit, Snapshot};
 use crate::db::routes::{PublishRoute, PublishStop};
+use crate::domain::EventAction;
 use crate::domain::RequestStatus;
 use crate::planning::draft::promised_minutes;
 
@@ -22,7 +23,7 @@ pub(super) struct Outcome<'s> {
     /// Issues per (request, code) and per (team, date, code) before the change.
     pub(super) issues_before: HashSet<(String, String)>,
     pub(super) dropped: Vec<DroppedStop>,
-    pub(super) action: &'static str,
+    pub(super) action: EventAction,
     pub(super) detail: serde_json::Value,
     pub(super) absence: Option<(i64, NaiveDate, String)>,
 }

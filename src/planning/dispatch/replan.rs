@@ -13,6 +13,7 @@ use super::{conflict, internal, made, DayReplan, DroppedStop, EditError, Proposa
 use crate::db::dispatch::{DayState, LiveRoute, LiveStop, Snapshot};
 use crate::db::plans::Placement;
 use crate::domain::clock::hh_mm;
+use crate::domain::EventAction;
 use crate::domain::{ErrorCode, RequestStatus};
 use crate::planning::{build_problem, PlanInput};
 
@@ -228,11 +229,11 @@ pub fn propose_replan(
     dropped.sort_by_key(|d| d.request_id);
     let (action, detail) = match &replan.absent {
         Some((team, reason)) => (
-            "team_absent",
+            EventAction::TeamAbsent,
             serde_json::json!({"op": "team_absent", "team_id": team, "reason": reason}),
         ),
         None => (
-            "day_replanned",
+            EventAction::DayReplanned,
             serde_json::json!({"op": "day_replanned", "from": replan.from.map(hh_mm)}),
         ),
     };
