@@ -24,7 +24,10 @@ use jemput::db::requests::{self, NewRequest};
 use jemput::db::schema::outbox as outbox_table;
 use jemput::db::{self, outbox, Db, DbError};
 use jemput::demo::{self, Rng, Village};
-use jemput::domain::{Boundary, Coordinates, PreferredWindow, Priority, RequestStatus, TimeOfDay};
+use jemput::domain::{
+    Boundary, Coordinates, Language, OutboxStatus, PreferredWindow, Priority, RequestStatus,
+    TimeOfDay,
+};
 use jemput::push::fcm::{AndroidPriority, FcmClient, Message, Outcome};
 use jemput::push::messages::JemputNotices;
 use jemput::push::messages::Notices;
@@ -265,7 +268,7 @@ fn key_file_json(fake_base: &str) -> String {
 /// A typical citizen push ("your visit is scheduled"), as FCM receives it.
 fn sample_message(i: usize) -> Message {
     let push = JemputNotices.visit_scheduled(
-        "id",
+        Language::Id,
         i as i64 + 1,
         NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
         &("09:30".to_string(), "11:00".to_string()),
@@ -428,7 +431,7 @@ impl Service {
                     username: Some("root".into()),
                     password_hash: Some(hash),
                     display_name: "Root".into(),
-                    language: "en".into(),
+                    language: Language::En,
                     active: true,
                     created_at: db::now(),
                 },
@@ -700,11 +703,13 @@ impl Service {
                 let mine = || outbox_table::table.filter(outbox_table::id.gt(after_id));
                 let all: i64 = mine().count().get_result(conn)?;
                 let sent: i64 = mine()
-                    .filter(outbox_table::status.eq(outbox::SENT))
+                    .filter(outbox_table::status.eq(OutboxStatus::Sent))
                     .count()
                     .get_result(conn)?;
                 let open: i64 = mine()
-                    .filter(outbox_table::status.eq_any([outbox::PENDING, outbox::SENDING]))
+                    .filter(
+                        outbox_table::status.eq_any([OutboxStatus::Pending, OutboxStatus::Sending]),
+                    )
                     .count()
                     .get_result(conn)?;
                 Ok((all, sent, open))
@@ -1070,7 +1075,7 @@ async fn push_rate(svc: &Service, fake: &FakeFcm, accounts: &[i64], n: usize) ->
             while queued < n {
                 let account = accounts[i % accounts.len()];
                 let message = JemputNotices.visit_scheduled(
-                    "id",
+                    Language::Id,
                     i as i64 + 1,
                     NaiveDate::from_ymd_opt(2026, 11, 24).unwrap(),
                     &("09:30".to_string(), "11:00".to_string()),
@@ -1135,7 +1140,7 @@ async fn record_cost(svc: &Service) -> Duration {
         .db
         .read(|conn| {
             Ok(outbox_table::table
-                .filter(outbox_table::status.eq(outbox::SENT))
+                .filter(outbox_table::status.eq(OutboxStatus::Sent))
                 .order(outbox_table::id.desc())
                 .limit(300)
                 .select((outbox_table::id, outbox_table::claim_token))

@@ -191,7 +191,7 @@ async fn seed(db: &db::Db, clients: usize) -> Seeded {
                         username: None,
                         password_hash: None,
                         display_name: format!("Warga {i}"),
-                        language: "id".into(),
+                        language: jemput::domain::Language::Id,
                         active: true,
                         created_at: at,
                     },

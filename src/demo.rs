@@ -109,7 +109,7 @@ pub fn seed(conn: &mut DbConnection, today: NaiveDate) -> anyhow::Result<DemoSum
             username: Some(username.into()),
             password_hash: Some(password_hash.clone()),
             display_name: name.into(),
-            language: "id".into(),
+            language: crate::domain::Language::Id,
             active: true,
             created_at: now,
         };

@@ -232,6 +232,16 @@ impl From<DbError> for ApiError {
     }
 }
 
+impl From<crate::workflow::WorkflowError> for ApiError {
+    fn from(e: crate::workflow::WorkflowError) -> Self {
+        use crate::workflow::WorkflowError;
+        match e {
+            WorkflowError::Invalid(invalid) => invalid.into(),
+            WorkflowError::Db(e) => e.into(),
+        }
+    }
+}
+
 impl From<crate::planning::dispatch::EditError> for ApiError {
     fn from(e: crate::planning::dispatch::EditError) -> Self {
         use crate::planning::dispatch::EditError;

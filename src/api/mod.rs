@@ -29,7 +29,7 @@ pub struct AppState {
     pub sms: Arc<dyn SmsSender>,
     pub settings: Arc<Settings>,
     /// Regions' parsed boundaries, for intake's point-in-region check.
-    pub boundaries: BoundaryCache,
+    pub boundaries: std::sync::Arc<BoundaryCache>,
 }
 
 #[derive(OpenApi)]

@@ -6,7 +6,8 @@ use diesel::prelude::*;
 use super::events::{self, Actor, Change};
 use super::schema::{accounts, devices, otp_codes, refresh_tokens, team_members};
 use super::{is_unique_violation, now, DbConnection, DbError, DbResult};
-use crate::domain::Role;
+use crate::domain::EventAction;
+use crate::domain::{Language, Role};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = accounts)]
@@ -18,7 +19,7 @@ pub struct AccountRow {
     pub username: Option<String>,
     pub password_hash: Option<String>,
     pub display_name: String,
-    pub language: String,
+    pub language: Language,
     pub active: bool,
     pub created_at: NaiveDateTime,
 }
@@ -32,7 +33,7 @@ pub struct NewAccount {
     pub username: Option<String>,
     pub password_hash: Option<String>,
     pub display_name: String,
-    pub language: String,
+    pub language: Language,
     pub active: bool,
     pub created_at: NaiveDateTime,
 }
@@ -73,7 +74,7 @@ pub fn insert(conn: &mut DbConnection, actor: &Actor, new: NewAccount) -> DbResu
             entity: "account",
             entity_id: id,
             region_id: new.region_id,
-            action: "created",
+            action: EventAction::Created,
             before: None,
             after: Some(
                 serde_json::json!({"role": new.role, "username": new.username, "region_id": new.region_id}),
@@ -103,7 +104,7 @@ pub fn find_or_create_citizen(conn: &mut DbConnection, phone: &str) -> DbResult<
             username: None,
             password_hash: None,
             display_name: String::new(),
-            language: "id".into(),
+            language: Language::Id,
             active: true,
             created_at: now(),
         },

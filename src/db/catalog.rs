@@ -6,7 +6,8 @@ use diesel::prelude::*;
 use super::events::{self, Actor, Change};
 use super::schema::{accounts, regions, service_kinds, team_members, teams};
 use super::{is_unique_violation, next_version, now, DbConnection, DbError, DbResult};
-use crate::domain::Role;
+use crate::domain::EventAction;
+use crate::domain::{RegionClock, Role};
 
 // --- regions ----------------------------------------------------------------------------------
 
@@ -52,7 +53,7 @@ pub fn region_insert(
             entity: "region",
             entity_id: id,
             region_id: Some(id),
-            action: "created",
+            action: EventAction::Created,
             before: None,
             after: Some(serde_json::json!({"name": new.name, "time_zone": new.time_zone})),
         },
@@ -67,6 +68,17 @@ pub fn region_find(conn: &mut DbConnection, id: i64) -> DbResult<RegionRow> {
         .first(conn)
         .optional()?
         .ok_or(DbError::NotFound)
+}
+
+/// The clock of region `id`.
+pub fn region_clock(conn: &mut DbConnection, id: i64) -> DbResult<RegionClock> {
+    let region = region_find(conn, id)?;
+    RegionClock::of_zone(&region.time_zone).map_err(|e| {
+        DbError::Corrupt(format!(
+            "time zone of region {id}: {} ({})",
+            region.time_zone, e.message
+        ))
+    })
 }
 
 /// A region and, when it is one of that region's, a service kind: what intake checks a new
@@ -165,7 +177,7 @@ pub fn service_kind_insert(
             entity: "service_kind",
             entity_id: id,
             region_id: Some(new.region_id),
-            action: "created",
+            action: EventAction::Created,
             before: None,
             after: Some(
                 serde_json::json!({"code": new.code, "default_duration_minutes": new.default_duration_minutes}),
@@ -222,7 +234,7 @@ pub fn service_kind_update(
             entity: "service_kind",
             entity_id: id,
             region_id: Some(before.region_id),
-            action: "updated",
+            action: EventAction::Updated,
             before: Some(serde_json::json!({"version": before.version})),
             after: Some(serde_json::to_value(&changes).unwrap_or_default()),
         },
@@ -301,7 +313,7 @@ pub fn team_insert(conn: &mut DbConnection, actor: &Actor, new: NewTeam) -> DbRe
             entity: "team",
             entity_id: id,
             region_id: Some(new.region_id),
-            action: "created",
+            action: EventAction::Created,
             before: None,
             after: Some(serde_json::json!({"name": new.name})),
         },
@@ -360,7 +372,7 @@ pub fn team_update(
             entity: "team",
             entity_id: id,
             region_id: Some(before.region_id),
-            action: "updated",
+            action: EventAction::Updated,
             before: Some(serde_json::json!({"version": before.version})),
             after: Some(serde_json::to_value(&changes).unwrap_or_default()),
         },
@@ -420,7 +432,7 @@ pub fn team_member_add(
             entity: "team",
             entity_id: team.id,
             region_id: Some(team.region_id),
-            action: "member_added",
+            action: EventAction::MemberAdded,
             before: None,
             after: Some(serde_json::json!({"account_id": account_id})),
         },
@@ -447,7 +459,7 @@ pub fn team_member_remove(
             entity: "team",
             entity_id: team.id,
             region_id: Some(team.region_id),
-            action: "member_removed",
+            action: EventAction::MemberRemoved,
             before: Some(serde_json::json!({"account_id": account_id})),
             after: None,
         },

@@ -13,6 +13,7 @@ use super::requests::RequestRow;
 use super::routes::{PublishRoute, RouteRow, StopRow};
 use super::schema::{route_stops, routes, team_absences, teams, visit_requests};
 use super::{is_unique_violation, now, DbConnection, DbError, DbResult};
+use crate::domain::EventAction;
 
 #[derive(Debug, Clone)]
 pub struct LiveStop {
@@ -238,7 +239,7 @@ pub struct RouteChange {
 pub struct RouteEdit {
     pub region_id: i64,
     /// What the coordinator did, for the event trail (`stop_moved`, `team_absent`, …).
-    pub action: &'static str,
+    pub action: EventAction,
     pub detail: serde_json::Value,
     pub routes: Vec<RouteChange>,
     /// Every request on the touched routes, with the version the change was worked out from.

@@ -6,6 +6,7 @@ use serde::Serialize;
 
 use super::schema::events;
 use super::{now, DbConnection, DbError, DbResult};
+use crate::domain::EventAction;
 
 #[derive(Debug, Clone, Queryable, Selectable, Serialize)]
 #[diesel(table_name = events)]
@@ -15,7 +16,7 @@ pub struct EventRow {
     pub entity_id: i64,
     pub region_id: Option<i64>,
     pub actor_id: Option<i64>,
-    pub action: String,
+    pub action: EventAction,
     pub before_json: Option<String>,
     pub after_json: Option<String>,
     pub request_id: Option<String>,
@@ -29,7 +30,7 @@ struct NewEvent<'a> {
     entity_id: i64,
     region_id: Option<i64>,
     actor_id: Option<i64>,
-    action: &'a str,
+    action: EventAction,
     before_json: Option<String>,
     after_json: Option<String>,
     request_id: Option<&'a str>,
@@ -48,7 +49,7 @@ pub struct Change<'a> {
     pub entity: &'a str,
     pub entity_id: i64,
     pub region_id: Option<i64>,
-    pub action: &'a str,
+    pub action: EventAction,
     pub before: Option<serde_json::Value>,
     pub after: Option<serde_json::Value>,
 }

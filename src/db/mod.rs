@@ -349,6 +349,27 @@ pub fn lock_account(conn: &mut DbConnection, account_id: i64) -> DbResult<()> {
     lock_row!(conn, accounts, account_id)
 }
 
+/// The class of PostgreSQL advisory locks that stand for phone numbers.
+const PHONE_LOCKS: i32 = 1;
+
+/// Serialises the sign-in code requests of one phone number, so the per-hour count read
+/// after it stays true until the transaction ends. There may be no account row to lock yet:
+/// PostgreSQL takes a transaction-scoped advisory lock keyed by the number's hash (a hash
+/// collision only makes two numbers take turns). Taken alone, never with a region's or an
+/// account's lock. SQLite needs nothing: [`Db::write`] lets one writer in at a time.
+pub fn lock_phone(conn: &mut DbConnection, phone: &str) -> DbResult<()> {
+    match conn {
+        DbConnection::Postgresql(pg) => {
+            diesel::sql_query("SELECT pg_advisory_xact_lock($1, hashtext($2))")
+                .bind::<diesel::sql_types::Integer, _>(PHONE_LOCKS)
+                .bind::<diesel::sql_types::Text, _>(phone)
+                .execute(pg)?;
+            Ok(())
+        }
+        DbConnection::Sqlite(_) => Ok(()),
+    }
+}
+
 /// Who holds a claim (an outbox row being sent, a planning job being solved): the service
 /// instance, a stable name from the settings, and this process's boot id, new at every start.
 /// The instance lets a restarted process take back its own claims at once (those with another

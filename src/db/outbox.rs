@@ -10,7 +10,7 @@ use serde::{Deserialize, Serialize};
 
 use super::schema::{devices, outbox};
 use super::{now, Claimant, DbConnection, DbResult};
-use crate::domain::PushKind;
+use crate::domain::{OutboxStatus, PushKind};
 
 /// What the phone is told, without the token (filled per device).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -31,7 +31,7 @@ pub struct OutboxRow {
     pub account_id: i64,
     pub fcm_token: String,
     pub message_json: String,
-    pub status: String,
+    pub status: OutboxStatus,
     pub attempts: i32,
     pub next_attempt_at: NaiveDateTime,
     pub locked_until: Option<NaiveDateTime>,
@@ -46,13 +46,6 @@ pub struct OutboxRow {
     /// The claim itself; outcomes are recorded only under it.
     pub claim_token: Option<String>,
 }
-
-pub const PENDING: &str = "pending";
-pub const SENDING: &str = "sending";
-pub const SENT: &str = "sent";
-pub const FAILED: &str = "failed";
-pub const TOKEN_DROPPED: &str = "token_dropped";
-pub const UNDELIVERABLE: &str = "undeliverable";
 
 /// Queues `message` for every registered phone of `account_id`; returns how many rows.
 pub fn enqueue_for_account(
@@ -76,7 +69,7 @@ pub fn enqueue_for_account(
                 outbox::account_id.eq(account_id),
                 outbox::fcm_token.eq(token),
                 outbox::message_json.eq(&json),
-                outbox::status.eq(PENDING),
+                outbox::status.eq(OutboxStatus::Pending),
                 outbox::attempts.eq(0),
                 outbox::next_attempt_at.eq(at),
                 outbox::created_at.eq(at),
@@ -99,9 +92,11 @@ pub fn claim(
 ) -> DbResult<Vec<OutboxRow>> {
     let at = now();
     let due = outbox::status
-        .eq(PENDING)
+        .eq(OutboxStatus::Pending)
         .and(outbox::next_attempt_at.le(at))
-        .or(outbox::status.eq(SENDING).and(outbox::locked_until.lt(at)));
+        .or(outbox::status
+            .eq(OutboxStatus::Sending)
+            .and(outbox::locked_until.lt(at)));
     let ids: Vec<i64> = match conn {
         // Concurrent workers (of this process or of other instances) skip each other's rows
         // instead of waiting on them, and never claim one row twice.
@@ -128,7 +123,7 @@ pub fn claim(
     let token = uuid::Uuid::new_v4().simple().to_string();
     diesel::update(outbox::table.filter(outbox::id.eq_any(&ids)).filter(due))
         .set((
-            outbox::status.eq(SENDING),
+            outbox::status.eq(OutboxStatus::Sending),
             outbox::locked_until.eq(Some(at + chrono::Duration::seconds(lease_secs))),
             outbox::attempts.eq(outbox::attempts + 1),
             outbox::claimed_by.eq(Some(&by.instance_id)),
@@ -149,12 +144,12 @@ pub fn claim(
 pub fn release_own(conn: &mut DbConnection, by: &Claimant) -> DbResult<usize> {
     Ok(diesel::update(
         outbox::table
-            .filter(outbox::status.eq(SENDING))
+            .filter(outbox::status.eq(OutboxStatus::Sending))
             .filter(outbox::claimed_by.eq(&by.instance_id))
             .filter(outbox::claimed_boot.ne(&by.boot_id)),
     )
     .set((
-        outbox::status.eq(PENDING),
+        outbox::status.eq(OutboxStatus::Pending),
         outbox::next_attempt_at.eq(now()),
         outbox::locked_until.eq(None::<NaiveDateTime>),
         outbox::claim_token.eq(None::<String>),
@@ -167,7 +162,7 @@ pub fn still_held(conn: &mut DbConnection, id: i64, claim: &str) -> DbResult<boo
     let n: i64 = outbox::table
         .filter(outbox::id.eq(id))
         .filter(outbox::claim_token.eq(claim))
-        .filter(outbox::status.eq(SENDING))
+        .filter(outbox::status.eq(OutboxStatus::Sending))
         .count()
         .get_result(conn)?;
     Ok(n > 0)
@@ -184,10 +179,10 @@ pub fn mark_sent(
         outbox::table
             .filter(outbox::id.eq(id))
             .filter(outbox::claim_token.eq(claim))
-            .filter(outbox::status.eq(SENDING)),
+            .filter(outbox::status.eq(OutboxStatus::Sending)),
     )
     .set((
-        outbox::status.eq(SENT),
+        outbox::status.eq(OutboxStatus::Sent),
         outbox::fcm_message_name.eq(Some(message_name)),
         outbox::sent_at.eq(Some(now())),
         outbox::locked_until.eq(None::<NaiveDateTime>),
@@ -209,10 +204,10 @@ pub fn mark_retry(
         outbox::table
             .filter(outbox::id.eq(id))
             .filter(outbox::claim_token.eq(claim))
-            .filter(outbox::status.eq(SENDING)),
+            .filter(outbox::status.eq(OutboxStatus::Sending)),
     )
     .set((
-        outbox::status.eq(PENDING),
+        outbox::status.eq(OutboxStatus::Pending),
         outbox::next_attempt_at.eq(at),
         outbox::locked_until.eq(None::<NaiveDateTime>),
         outbox::last_error.eq(Some(error)),
@@ -227,14 +222,14 @@ pub fn mark_final(
     conn: &mut DbConnection,
     id: i64,
     claim: &str,
-    status: &str,
+    status: OutboxStatus,
     error: &str,
 ) -> DbResult<bool> {
     let n = diesel::update(
         outbox::table
             .filter(outbox::id.eq(id))
             .filter(outbox::claim_token.eq(claim))
-            .filter(outbox::status.eq(SENDING)),
+            .filter(outbox::status.eq(OutboxStatus::Sending)),
     )
     .set((
         outbox::status.eq(status),
@@ -253,10 +248,10 @@ pub fn drop_token(conn: &mut DbConnection, token: &str, error: &str) -> DbResult
     diesel::update(
         outbox::table
             .filter(outbox::fcm_token.eq(token))
-            .filter(outbox::status.eq_any([PENDING, SENDING])),
+            .filter(outbox::status.eq_any([OutboxStatus::Pending, OutboxStatus::Sending])),
     )
     .set((
-        outbox::status.eq(TOKEN_DROPPED),
+        outbox::status.eq(OutboxStatus::TokenDropped),
         outbox::locked_until.eq(None::<NaiveDateTime>),
         outbox::last_error.eq(Some(error)),
     ))

@@ -11,7 +11,8 @@ use super::events::{self, Actor, Change};
 use super::requests::RequestRow;
 use super::schema::{plans, route_stops, routes, team_absences, teams, visit_requests};
 use super::{now, Claimant, DbConnection, DbError, DbResult};
-use crate::domain::RequestStatus;
+use crate::domain::EventAction;
+use crate::domain::{PlanStatus, RequestStatus};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = plans)]
@@ -20,7 +21,7 @@ pub struct PlanRow {
     pub region_id: i64,
     /// JSON array of dates.
     pub dates: String,
-    pub status: String,
+    pub status: PlanStatus,
     pub time_limit_ms: i64,
     pub seed: i64,
     pub requested_by: Option<i64>,
@@ -73,17 +74,12 @@ impl PlanRow {
 pub struct NewPlan {
     pub region_id: i64,
     pub dates: String,
-    pub status: String,
+    pub status: PlanStatus,
     pub time_limit_ms: i64,
     pub seed: i64,
     pub requested_by: Option<i64>,
     pub created_at: NaiveDateTime,
 }
-
-pub const QUEUED: &str = "queued";
-pub const RUNNING: &str = "running";
-pub const DONE: &str = "done";
-pub const FAILED: &str = "failed";
 
 pub fn insert(conn: &mut DbConnection, actor: &Actor, new: NewPlan) -> DbResult<PlanRow> {
     let id: i64 = diesel::insert_into(plans::table)
@@ -97,7 +93,7 @@ pub fn insert(conn: &mut DbConnection, actor: &Actor, new: NewPlan) -> DbResult<
             entity: "plan",
             entity_id: id,
             region_id: Some(new.region_id),
-            action: "requested",
+            action: EventAction::Requested,
             before: None,
             after: Some(serde_json::json!({
                 "dates": serde_json::from_str::<serde_json::Value>(&new.dates).unwrap_or_default(),
@@ -133,9 +129,9 @@ pub fn claim_next(
     lease_secs: i64,
 ) -> DbResult<Option<PlanRow>> {
     let at = now();
-    let waiting = plans::status
-        .eq(QUEUED)
-        .or(plans::status.eq(RUNNING).and(plans::lease_until.lt(at)));
+    let waiting = plans::status.eq(PlanStatus::Queued).or(plans::status
+        .eq(PlanStatus::Running)
+        .and(plans::lease_until.lt(at)));
     let next: Option<i64> = match conn {
         // Runners of other instances skip the job this one is taking instead of waiting for it,
         // and never take it too.
@@ -160,7 +156,7 @@ pub fn claim_next(
     let before = find(conn, id)?;
     let claimed = diesel::update(plans::table.find(id).filter(waiting))
         .set((
-            plans::status.eq(RUNNING),
+            plans::status.eq(PlanStatus::Running),
             plans::started_at.eq(Some(at)),
             plans::claimed_by.eq(Some(&by.instance_id)),
             plans::claimed_boot.eq(Some(&by.boot_id)),
@@ -179,13 +175,13 @@ pub fn claim_next(
             entity: "plan",
             entity_id: id,
             region_id: Some(plan.region_id),
-            action: "planning_started",
+            action: EventAction::PlanningStarted,
             before: Some(serde_json::json!({
                 "status": before.status,
                 "claimed_by": before.claimed_by,
             })),
             after: Some(serde_json::json!({
-                "status": RUNNING,
+                "status": PlanStatus::Running,
                 "claimed_by": by.instance_id,
                 "boot_id": by.boot_id,
                 "attempt": plan.attempts,
@@ -208,7 +204,7 @@ pub fn renew(conn: &mut DbConnection, id: i64, by: &Claimant, lease_secs: i64) -
     let n = diesel::update(
         plans::table
             .find(id)
-            .filter(plans::status.eq(RUNNING))
+            .filter(plans::status.eq(PlanStatus::Running))
             .filter(plans::claimed_by.eq(&by.instance_id))
             .filter(plans::claimed_boot.eq(&by.boot_id)),
     )
@@ -226,13 +222,18 @@ pub fn finish(
     outcome: Result<Solved, String>,
 ) -> DbResult<bool> {
     let (status, draft, basis, error) = match outcome {
-        Ok(solved) => (DONE, Some(solved.draft_json), Some(solved.basis_json), None),
-        Err(error) => (FAILED, None, None, Some(error)),
+        Ok(solved) => (
+            PlanStatus::Done,
+            Some(solved.draft_json),
+            Some(solved.basis_json),
+            None,
+        ),
+        Err(error) => (PlanStatus::Failed, None, None, Some(error)),
     };
     let n = diesel::update(
         plans::table
             .find(id)
-            .filter(plans::status.eq(RUNNING))
+            .filter(plans::status.eq(PlanStatus::Running))
             .filter(plans::claimed_by.eq(&by.instance_id))
             .filter(plans::claimed_boot.eq(&by.boot_id)),
     )
@@ -256,12 +257,12 @@ pub fn finish(
             entity: "plan",
             entity_id: id,
             region_id: Some(region_id),
-            action: if status == DONE {
-                "planned"
+            action: if status == PlanStatus::Done {
+                EventAction::Planned
             } else {
-                "planning_failed"
+                EventAction::PlanningFailed
             },
-            before: Some(serde_json::json!({"status": RUNNING})),
+            before: Some(serde_json::json!({"status": PlanStatus::Running})),
             after: Some(serde_json::json!({
                 "status": status,
                 "claimed_by": by.instance_id,
@@ -278,7 +279,7 @@ pub fn finish(
 /// instance left running. Returns how many.
 pub fn release(conn: &mut DbConnection, id: Option<i64>, by: &Claimant) -> DbResult<usize> {
     let mine = plans::table
-        .filter(plans::status.eq(RUNNING))
+        .filter(plans::status.eq(PlanStatus::Running))
         .filter(plans::claimed_by.eq(&by.instance_id))
         .into_boxed();
     let mine = match id {
@@ -290,13 +291,17 @@ pub fn release(conn: &mut DbConnection, id: Option<i64>, by: &Claimant) -> DbRes
     let ids: Vec<i64> = mine.select(plans::id).load(conn)?;
     for &job in &ids {
         let plan = find(conn, job)?;
-        diesel::update(plans::table.find(job).filter(plans::status.eq(RUNNING)))
-            .set((
-                plans::status.eq(QUEUED),
-                plans::started_at.eq(None::<NaiveDateTime>),
-                plans::lease_until.eq(None::<NaiveDateTime>),
-            ))
-            .execute(conn)?;
+        diesel::update(
+            plans::table
+                .find(job)
+                .filter(plans::status.eq(PlanStatus::Running)),
+        )
+        .set((
+            plans::status.eq(PlanStatus::Queued),
+            plans::started_at.eq(None::<NaiveDateTime>),
+            plans::lease_until.eq(None::<NaiveDateTime>),
+        ))
+        .execute(conn)?;
         events::record(
             conn,
             &Actor::default(),
@@ -304,13 +309,13 @@ pub fn release(conn: &mut DbConnection, id: Option<i64>, by: &Claimant) -> DbRes
                 entity: "plan",
                 entity_id: job,
                 region_id: Some(plan.region_id),
-                action: "planning_requeued",
+                action: EventAction::PlanningRequeued,
                 before: Some(serde_json::json!({
-                    "status": RUNNING,
+                    "status": PlanStatus::Running,
                     "claimed_by": plan.claimed_by,
                     "boot_id": plan.claimed_boot,
                 })),
-                after: Some(serde_json::json!({"status": QUEUED})),
+                after: Some(serde_json::json!({"status": PlanStatus::Queued})),
             },
         )?;
     }

@@ -7,6 +7,7 @@ use diesel::prelude::*;
 use super::events::{self, Actor, Change};
 use super::schema::visit_requests;
 use super::{next_version, now, DbConnection, DbError, DbResult};
+use crate::domain::EventAction;
 use crate::domain::{Priority, RequestStatus};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
@@ -118,7 +119,7 @@ pub fn insert(conn: &mut DbConnection, actor: &Actor, new: NewRequest) -> DbResu
             entity: "visit_request",
             entity_id: id,
             region_id: Some(row.region_id),
-            action: "created",
+            action: EventAction::Created,
             before: None,
             after: Some(snapshot(&row)),
         },
@@ -274,21 +275,21 @@ pub fn change(
     );
     let (action, n, reason) = match &change {
         RequestChange::Cancel { reason } => (
-            "cancelled",
+            EventAction::Cancelled,
             diesel::update(target)
                 .set((visit_requests::status.eq(RequestStatus::Cancelled), bump))
                 .execute(conn)?,
             reason.clone(),
         ),
         RequestChange::PreferredWindows(json) => (
-            "preferred_windows_changed",
+            EventAction::PreferredWindowsChanged,
             diesel::update(target)
                 .set((visit_requests::preferred_windows.eq(json), bump))
                 .execute(conn)?,
             None,
         ),
         RequestChange::Priority(p) => (
-            "priority_changed",
+            EventAction::PriorityChanged,
             diesel::update(target)
                 .set((visit_requests::priority.eq(p), bump))
                 .execute(conn)?,

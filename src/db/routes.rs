@@ -15,7 +15,8 @@ use super::schema::{
 };
 use super::{is_unique_violation, now, DbConnection, DbError, DbResult};
 use crate::domain::ErrorCode;
-use crate::domain::RequestStatus;
+use crate::domain::EventAction;
+use crate::domain::{Language, RequestStatus};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = routes)]
@@ -49,7 +50,7 @@ pub struct StopRow {
     pub pinned: bool,
 }
 
-/// One stop to publish; times in UTC, plus the window as the citizen reads it.
+/// One stop to publish; times in UTC.
 #[derive(Debug, Clone, PartialEq)]
 pub struct PublishStop {
     pub request_id: i64,
@@ -57,8 +58,6 @@ pub struct PublishStop {
     pub planned_end: NaiveDateTime,
     pub window_start: NaiveDateTime,
     pub window_end: NaiveDateTime,
-    /// Local `HH:MM` of the window, for the citizen's message.
-    pub window_local: (String, String),
     /// Keep it on this team and date when plans are made again.
     pub pinned: bool,
 }
@@ -207,7 +206,7 @@ pub(crate) fn set_status(
     actor: &Actor,
     request: &RequestRow,
     status: RequestStatus,
-    action: &str,
+    action: EventAction,
     detail: serde_json::Value,
 ) -> DbResult<()> {
     let changed = diesel::update(
@@ -284,13 +283,13 @@ pub(crate) fn members_of(conn: &mut DbConnection, team_id: i64) -> DbResult<Vec<
         .load(conn)?)
 }
 
-pub(crate) fn language_of(conn: &mut DbConnection, account_id: i64) -> DbResult<String> {
+pub(crate) fn language_of(conn: &mut DbConnection, account_id: i64) -> DbResult<Language> {
     Ok(accounts::table
         .find(account_id)
         .select(accounts::language)
         .first(conn)
         .optional()?
-        .unwrap_or_else(|| "id".to_string()))
+        .unwrap_or(Language::Id))
 }
 
 /// A stop with what the team needs to know about it.

@@ -2,6 +2,7 @@
 //! [`Invalid`] naming the field and the reason, which the API layer turns into a 422.
 
 mod area;
+pub mod clock;
 mod error_code;
 mod phone;
 mod schedule;
@@ -13,6 +14,7 @@ use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 pub use area::{Boundary, BoundaryCache};
+pub use clock::RegionClock;
 pub use error_code::ErrorCode;
 pub use phone::PhoneNumber;
 pub use schedule::{BreakRule, DayShift, PreferredWindow, TimeOfDay, Weekday, WeeklyShiftPattern};
@@ -230,6 +232,83 @@ string_enum!(
 );
 
 string_enum!(
+    /// What happened, as the event trail records it (`event.action`).
+    EventAction {
+        Created => "created",
+        Updated => "updated",
+        MemberAdded => "member_added",
+        MemberRemoved => "member_removed",
+        // Planning jobs.
+        Requested => "requested",
+        PlanningStarted => "planning_started",
+        Planned => "planned",
+        PlanningFailed => "planning_failed",
+        PlanningRequeued => "planning_requeued",
+        Published => "published",
+        // A request's life.
+        Cancelled => "cancelled",
+        PreferredWindowsChanged => "preferred_windows_changed",
+        PriorityChanged => "priority_changed",
+        Scheduled => "scheduled",
+        Rescheduled => "rescheduled",
+        Unscheduled => "unscheduled",
+        StopCancelled => "stop_cancelled",
+        // Field reports (as `FieldEventKind` spells them).
+        Arrived => "arrived",
+        Started => "started",
+        Completed => "completed",
+        CitizenAbsent => "citizen_absent",
+        CouldNotComplete => "could_not_complete",
+        Position => "position",
+        // Coordinators' changes to routes and days.
+        StopMoved => "stop_moved",
+        StopsReordered => "stops_reordered",
+        StopsSwapped => "stops_swapped",
+        StopPinned => "stop_pinned",
+        StopUnpinned => "stop_unpinned",
+        RouteLocked => "route_locked",
+        RouteUnlocked => "route_unlocked",
+        TeamAbsent => "team_absent",
+        Absent => "absent",
+        AbsenceRemoved => "absence_removed",
+        DayReplanned => "day_replanned",
+    }
+);
+
+impl From<FieldEventKind> for EventAction {
+    fn from(kind: FieldEventKind) -> Self {
+        match kind {
+            FieldEventKind::Arrived => EventAction::Arrived,
+            FieldEventKind::Position => EventAction::Position,
+            FieldEventKind::Started => EventAction::Started,
+            FieldEventKind::Completed => EventAction::Completed,
+            FieldEventKind::CitizenAbsent => EventAction::CitizenAbsent,
+            FieldEventKind::CouldNotComplete => EventAction::CouldNotComplete,
+        }
+    }
+}
+
+string_enum!(
+    /// Where a planning job is: waiting for a runner, being solved, finished with a draft, or
+    /// failed with the reason.
+    PlanStatus { Queued => "queued", Running => "running", Done => "done", Failed => "failed" }
+);
+
+string_enum!(
+    /// Where a queued push is: waiting (or waiting to be retried), claimed by a worker, sent,
+    /// failed for good, dropped because FCM no longer knows the token, or undeliverable (no FCM
+    /// configured).
+    OutboxStatus {
+        Pending => "pending",
+        Sending => "sending",
+        Sent => "sent",
+        Failed => "failed",
+        TokenDropped => "token_dropped",
+        Undeliverable => "undeliverable",
+    }
+);
+
+string_enum!(
     /// Language of messages shown to people. Bahasa Indonesia first.
     Language { Id => "id", En => "en" }
 );
@@ -380,6 +459,28 @@ pub fn new_password(value: &str) -> Result<String, Invalid> {
         ));
     }
     Ok(value.to_string())
+}
+
+/// A phone's FCM registration token: about 150–250 URL-safe characters (bounded generously).
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct PushToken(String);
+
+impl PushToken {
+    pub fn parse(value: &str) -> Result<PushToken, Invalid> {
+        let token = value.trim();
+        if token.len() < 20 || token.len() > 4096 || !token.chars().all(|c| c.is_ascii_graphic()) {
+            return Err(Invalid::new(
+                "token",
+                ErrorCode::InvalidFormat,
+                "not an FCM registration token",
+            ));
+        }
+        Ok(PushToken(token.to_string()))
+    }
+
+    pub fn as_str(&self) -> &str {
+        &self.0
+    }
 }
 
 /// An IANA time-zone name that chrono-tz knows, e.g. `Asia/Jakarta`.

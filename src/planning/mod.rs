@@ -4,21 +4,23 @@
 
 pub mod budget;
 pub mod dispatch;
+pub mod draft;
 pub mod runner;
 
 use std::collections::{HashMap, HashSet};
 
 use chrono::{Datelike, NaiveDate};
 use jemput_planner as planner;
-use serde::{Deserialize, Serialize};
-use utoipa::ToSchema;
 
 use crate::db::catalog::{RegionRow, ServiceKindRow, TeamRow};
 use crate::db::plans::{Placed, Placement};
 use crate::db::requests::RequestRow;
 use crate::domain::{
-    PreferredWindow, Priority, RequestStatus, VehicleProfile, Weekday, WeeklyShiftPattern,
+    PreferredWindow, Priority, RegionClock, RequestStatus, VehicleProfile, Weekday,
+    WeeklyShiftPattern,
 };
+
+pub use draft::Draft;
 
 /// Everything a plan reads, loaded in one go.
 #[derive(Debug, Clone)]
@@ -75,6 +77,8 @@ pub fn build_problem(
     let (Some(first), Some(last)) = (dates.first(), dates.last()) else {
         return Err("no dates to plan".to_string());
     };
+    let clock = RegionClock::of_zone(&input.region.time_zone)
+        .map_err(|e| format!("stored time zone unreadable: {}", e.message))?;
     let kinds: HashMap<i64, &ServiceKindRow> = input.kinds.iter().map(|k| (k.id, k)).collect();
     let absent: HashSet<(i64, NaiveDate)> = input.absences.iter().copied().collect();
     // The fixed beginning of each route: visits made, then (locked routes) the rest in order;
@@ -162,7 +166,7 @@ pub fn build_problem(
                 time_windows.clear();
             } else if position.is_some() {
                 // A locked route stays as it is: its citizens keep the windows they were told.
-                time_windows = vec![promised_minutes(&input.region.time_zone, &at)?];
+                time_windows = vec![promised_window_minutes(&clock, &at)];
             }
             if !absent.contains(&key) {
                 previous.push(planner::PreviousAssignment {
@@ -278,22 +282,15 @@ pub(crate) fn planner_job(
 }
 
 /// The window promised for a stop, in minutes after local midnight of its day.
-fn promised_minutes(zone: &str, at: &Placement) -> Result<planner::TimeWindow, String> {
-    use chrono::TimeZone;
-    let zone: chrono_tz::Tz = zone
-        .parse()
-        .map_err(|e| format!("stored time zone unreadable: {e}"))?;
+fn promised_window_minutes(clock: &RegionClock, at: &Placement) -> planner::TimeWindow {
     let minutes = |utc: chrono::NaiveDateTime| {
-        let local = chrono::Utc
-            .from_utc_datetime(&utc)
-            .with_timezone(&zone)
-            .naive_local();
-        (local - at.date.and_time(chrono::NaiveTime::MIN)).num_minutes() as f64
+        let (day, minutes) = clock.local_minutes(utc);
+        (day - at.date).num_days() as f64 * 24.0 * 60.0 + minutes
     };
-    Ok(planner::TimeWindow {
+    planner::TimeWindow {
         start: planner::Minutes(minutes(at.window.0)),
         end: planner::Minutes(minutes(at.window.1)),
-    })
+    }
 }
 
 /// The windows cut to start at `from`. A visit whose preferred hours are already over can
@@ -337,296 +334,10 @@ fn common_time_window(preferred: &[PreferredWindow]) -> Vec<planner::TimeWindow>
     }
 }
 
-/// A finished plan as coordinators see it. Times are local to the region (`time_zone`), as
-/// `HH:MM`.
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
-pub struct Draft {
-    pub time_zone: String,
-    pub routes: Vec<DraftRoute>,
-    pub unassigned: Vec<DraftUnassigned>,
-    /// Places where many requests sit close together: candidates for a pop-up service.
-    pub hotspots: Vec<DraftHotspot>,
-    pub kpis: DraftKpis,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
-pub struct DraftRoute {
-    pub team_id: i64,
-    pub team_name: String,
-    pub date: NaiveDate,
-    pub leave: String,
-    pub back: String,
-    pub distance_km: f64,
-    pub travel_minutes: f64,
-    pub stops: Vec<DraftStop>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
-#[serde(tag = "type", rename_all = "snake_case")]
-pub enum DraftStop {
-    Visit {
-        request_id: i64,
-        arrival: String,
-        start: String,
-        end: String,
-        /// The hour promised to the citizen: the planned start rounded down to the half hour,
-        /// and an hour and a half after.
-        promised_window: PromisedWindow,
-    },
-    Break {
-        start: String,
-        end: String,
-    },
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
-pub struct PromisedWindow {
-    pub start: String,
-    pub end: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
-pub struct DraftUnassigned {
-    pub request_id: i64,
-    /// Stable reason code: no_skilled_team, no_shift_on_allowed_dates, time_window_unreachable,
-    /// exceeds_capacity, pin_infeasible, group_conflict, routes_full.
-    pub reason: String,
-    pub detail: String,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
-pub struct DraftHotspot {
-    pub lat: f64,
-    pub lon: f64,
-    pub radius_m: f64,
-    pub request_ids: Vec<i64>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
-pub struct DraftKpis {
-    pub requests: usize,
-    pub visits: usize,
-    pub unassigned: usize,
-    pub routes: usize,
-    pub distance_km: f64,
-    pub travel_hours: f64,
-    pub service_hours: f64,
-    pub teams: Vec<DraftTeamKpi>,
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize, ToSchema, PartialEq)]
-pub struct DraftTeamKpi {
-    pub team_id: i64,
-    pub visits: usize,
-    pub distance_km: f64,
-    /// Travel and service minutes over shift minutes (breaks excluded), 0..1.
-    pub utilisation: f64,
-}
-
-/// `HH:MM` of minutes after midnight (rounded to the minute).
-pub fn clock(minutes: f64) -> String {
-    let total = minutes.round().max(0.0) as i64;
-    format!("{:02}:{:02}", total / 60, total % 60)
-}
-
-pub(crate) fn promised(start: f64) -> PromisedWindow {
-    let from = (start / 30.0).floor() * 30.0;
-    PromisedWindow {
-        start: clock(from),
-        end: clock(from + 90.0),
-    }
-}
-
-fn id_of(text: &str) -> i64 {
-    text.parse().unwrap_or_default()
-}
-
-/// Turn the planner's solution into the draft coordinators read.
-pub fn draft(input: &PlanInput, solution: &planner::Solution) -> Draft {
-    let names: HashMap<String, &str> = input
-        .teams
-        .iter()
-        .map(|t| (t.id.to_string(), t.name.as_str()))
-        .collect();
-    let routes = solution
-        .routes
-        .iter()
-        .map(|route| DraftRoute {
-            team_id: id_of(&route.team),
-            team_name: names
-                .get(&route.team)
-                .copied()
-                .unwrap_or_default()
-                .to_string(),
-            date: NaiveDate::parse_from_str(route.date.as_str(), "%Y-%m-%d").unwrap_or_default(),
-            leave: clock(route.start),
-            back: clock(route.end),
-            distance_km: route.distance / 1000.0,
-            travel_minutes: route.travel_minutes,
-            stops: route
-                .stops
-                .iter()
-                .map(|stop| match stop {
-                    planner::Stop::Visit {
-                        job,
-                        arrival,
-                        start,
-                        end,
-                        ..
-                    } => DraftStop::Visit {
-                        request_id: id_of(job),
-                        arrival: clock(*arrival),
-                        start: clock(*start),
-                        end: clock(*end),
-                        promised_window: promised(*start),
-                    },
-                    planner::Stop::Break { start, end } => DraftStop::Break {
-                        start: clock(*start),
-                        end: clock(*end),
-                    },
-                })
-                .collect(),
-        })
-        .collect();
-    let kpis = &solution.kpis;
-    Draft {
-        time_zone: input.region.time_zone.clone(),
-        routes,
-        unassigned: solution
-            .unassigned
-            .iter()
-            .map(|u| DraftUnassigned {
-                request_id: id_of(&u.job),
-                reason: u.reason.as_str().to_string(),
-                detail: u.detail.clone(),
-            })
-            .collect(),
-        hotspots: solution
-            .hotspots
-            .iter()
-            .filter_map(|h| match h.centre {
-                planner::Location::Geo { lat, lon } => Some(DraftHotspot {
-                    lat,
-                    lon,
-                    radius_m: h.radius,
-                    request_ids: h.jobs.iter().map(|j| id_of(j)).collect(),
-                }),
-                _ => None,
-            })
-            .collect(),
-        kpis: DraftKpis {
-            requests: kpis.jobs,
-            visits: kpis.assigned,
-            unassigned: kpis.unassigned,
-            routes: kpis.routes,
-            distance_km: kpis.distance / 1000.0,
-            travel_hours: kpis.travel_minutes / 60.0,
-            service_hours: kpis.service_minutes / 60.0,
-            teams: kpis
-                .teams
-                .iter()
-                .map(|t| DraftTeamKpi {
-                    team_id: id_of(&t.team),
-                    visits: t.visits,
-                    distance_km: t.distance / 1000.0,
-                    utilisation: t.utilisation,
-                })
-                .collect(),
-        },
-    }
-}
-
-pub(crate) fn minutes_of(clock_text: &str) -> Result<i64, String> {
-    let (h, m) = clock_text
-        .split_once(':')
-        .ok_or_else(|| format!("bad time {clock_text:?} in the draft"))?;
-    let h: i64 = h.parse().map_err(|_| format!("bad time {clock_text:?}"))?;
-    let m: i64 = m.parse().map_err(|_| format!("bad time {clock_text:?}"))?;
-    Ok(h * 60 + m)
-}
-
-/// Local `HH:MM` on `date` in `zone`, as UTC.
-fn utc_of(
-    zone: chrono_tz::Tz,
-    date: NaiveDate,
-    clock_text: &str,
-) -> Result<chrono::NaiveDateTime, String> {
-    use chrono::TimeZone;
-    let local =
-        date.and_time(chrono::NaiveTime::MIN) + chrono::Duration::minutes(minutes_of(clock_text)?);
-    zone.from_local_datetime(&local)
-        .earliest()
-        .map(|t| t.naive_utc())
-        .ok_or_else(|| format!("{local} does not exist in {zone}"))
-}
-
-/// What publishing a finished plan writes, in UTC.
-pub fn publication(
-    plan_id: i64,
-    dates: Vec<NaiveDate>,
-    draft: &Draft,
-) -> Result<crate::db::routes::Publication, String> {
-    use crate::db::routes::{Publication, PublishRoute, PublishStop};
-    let zone: chrono_tz::Tz = draft
-        .time_zone
-        .parse()
-        .map_err(|e| format!("time zone of the draft: {e}"))?;
-    let mut routes = Vec::with_capacity(draft.routes.len());
-    for route in &draft.routes {
-        let mut stops = Vec::new();
-        for stop in &route.stops {
-            if let DraftStop::Visit {
-                request_id,
-                start,
-                end,
-                promised_window,
-                ..
-            } = stop
-            {
-                stops.push(PublishStop {
-                    request_id: *request_id,
-                    planned_start: utc_of(zone, route.date, start)?,
-                    planned_end: utc_of(zone, route.date, end)?,
-                    window_start: utc_of(zone, route.date, &promised_window.start)?,
-                    window_end: utc_of(zone, route.date, &promised_window.end)?,
-                    window_local: (promised_window.start.clone(), promised_window.end.clone()),
-                    pinned: false,
-                });
-            }
-        }
-        routes.push(PublishRoute {
-            team_id: route.team_id,
-            date: route.date,
-            distance_m: route.distance_km * 1000.0,
-            leave_at: utc_of(zone, route.date, &route.leave)?,
-            back_at: utc_of(zone, route.date, &route.back)?,
-            stops,
-        });
-    }
-    Ok(Publication {
-        plan_id,
-        dates,
-        routes,
-        unassigned: draft.unassigned.iter().map(|u| u.request_id).collect(),
-    })
-}
-
 #[cfg(test)]
 mod tests {
     use super::*;
     use crate::domain::TimeOfDay;
-
-    #[test]
-    fn clock_and_promised_window() {
-        assert_eq!(clock(8.0 * 60.0 + 5.4), "08:05");
-        assert_eq!(
-            promised(9.0 * 60.0 + 47.0),
-            PromisedWindow {
-                start: "09:30".into(),
-                end: "11:00".into()
-            }
-        );
-    }
 
     #[test]
     fn rest_of_day_windows_start_no_earlier_than_from() {

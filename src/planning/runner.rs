@@ -16,10 +16,11 @@ use std::time::Duration;
 use chrono::NaiveDate;
 use tokio::task::JoinHandle;
 
-use super::{build_problem, draft, PlanInput};
+use super::{build_problem, Draft, PlanInput};
 use crate::config::PlanningSettings;
 use crate::db::plans::{self, PlanBasis, PlanRow, Solved};
 use crate::db::{catalog, Claimant, Db, DbError};
+use crate::domain::RegionClock;
 
 /// How often an idle runner looks for queued jobs.
 const POLL: Duration = Duration::from_millis(300);
@@ -216,8 +217,11 @@ async fn solve(db: &Db, plan: PlanRow, cancel: &Arc<AtomicBool>) -> Result<Solve
     .await
     .map_err(|e| format!("the planner stopped abnormally: {e}"))?
     .map_err(|e| format!("the planner refused the problem: {e}"))?;
+    let clock = RegionClock::of_zone(&input.region.time_zone)
+        .map_err(|e| format!("stored time zone unreadable: {}", e.message))?;
+    let draft = Draft::of_solution(&input, &clock, &solution).map_err(|e| e.to_string())?;
     Ok(Solved {
-        draft_json: serde_json::to_string(&draft(&input, &solution)).map_err(|e| e.to_string())?,
+        draft_json: serde_json::to_string(&draft).map_err(|e| e.to_string())?,
         basis_json: serde_json::to_string(&basis).map_err(|e| e.to_string())?,
     })
 }

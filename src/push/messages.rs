@@ -7,6 +7,7 @@ use std::collections::BTreeMap;
 use chrono::{Datelike, NaiveDate};
 
 use crate::db::outbox::PushMessage;
+use crate::domain::Language;
 
 const HARI: [&str; 7] = [
     "Senin", "Selasa", "Rabu", "Kamis", "Jumat", "Sabtu", "Minggu",
@@ -27,8 +28,8 @@ const BULAN: [&str; 12] = [
 ];
 
 /// "Senin, 23 November 2026" or "Monday 23 November 2026".
-pub fn long_date(language: &str, date: NaiveDate) -> String {
-    if language == "en" {
+pub fn long_date(language: Language, date: NaiveDate) -> String {
+    if language == Language::En {
         date.format("%A %-d %B %Y").to_string()
     } else {
         format!(
@@ -58,19 +59,19 @@ pub trait Notices {
     /// To a citizen: the visit is on `date` between `window`.
     fn visit_scheduled(
         &self,
-        language: &str,
+        language: Language,
         request_id: i64,
         date: NaiveDate,
         window: &(String, String),
     ) -> PushMessage;
     /// To a citizen: the planned visit is off; it will be planned again.
-    fn visit_unscheduled(&self, language: &str, request_id: i64) -> PushMessage;
+    fn visit_unscheduled(&self, language: Language, request_id: i64) -> PushMessage;
     /// To a citizen: the team is on its way, expected at `eta` (local `HH:MM`).
-    fn visit_on_the_way(&self, language: &str, request_id: i64, eta: &str) -> PushMessage;
+    fn visit_on_the_way(&self, language: Language, request_id: i64, eta: &str) -> PushMessage;
     /// To a citizen: the visit is done.
-    fn visit_done(&self, language: &str, request_id: i64) -> PushMessage;
+    fn visit_done(&self, language: Language, request_id: i64) -> PushMessage;
     /// To a citizen: the team could not serve them; the visit will be planned again.
-    fn visit_missed(&self, language: &str, request_id: i64) -> PushMessage;
+    fn visit_missed(&self, language: Language, request_id: i64) -> PushMessage;
 }
 
 /// The messages Jemput sends.
@@ -96,13 +97,13 @@ impl Notices for JemputNotices {
 
     fn visit_scheduled(
         &self,
-        language: &str,
+        language: Language,
         request_id: i64,
         date: NaiveDate,
         window: &(String, String),
     ) -> PushMessage {
         let when = long_date(language, date);
-        let (title, body) = if language == "en" {
+        let (title, body) = if language == Language::En {
             (
                 "Your Jemput visit is scheduled".to_string(),
                 format!(
@@ -132,20 +133,20 @@ impl Notices for JemputNotices {
         }
     }
 
-    fn visit_on_the_way(&self, language: &str, request_id: i64, eta: &str) -> PushMessage {
+    fn visit_on_the_way(&self, language: Language, request_id: i64, eta: &str) -> PushMessage {
         JemputNotices::on_the_way(language, request_id, eta)
     }
 
-    fn visit_done(&self, language: &str, request_id: i64) -> PushMessage {
+    fn visit_done(&self, language: Language, request_id: i64) -> PushMessage {
         JemputNotices::done(language, request_id)
     }
 
-    fn visit_missed(&self, language: &str, request_id: i64) -> PushMessage {
+    fn visit_missed(&self, language: Language, request_id: i64) -> PushMessage {
         JemputNotices::missed(language, request_id)
     }
 
-    fn visit_unscheduled(&self, language: &str, request_id: i64) -> PushMessage {
-        let (title, body) = if language == "en" {
+    fn visit_unscheduled(&self, language: Language, request_id: i64) -> PushMessage {
+        let (title, body) = if language == Language::En {
             (
                 "Your Jemput visit is being rescheduled".to_string(),
                 "The planned visit cannot go ahead; we will tell you the new day soon.".to_string(),
@@ -184,8 +185,8 @@ fn citizen_notice(request_id: i64, kind: &str, (title, body): (String, String)) 
 }
 
 impl JemputNotices {
-    pub(crate) fn on_the_way(language: &str, request_id: i64, eta: &str) -> PushMessage {
-        let words = if language == "en" {
+    pub(crate) fn on_the_way(language: Language, request_id: i64, eta: &str) -> PushMessage {
+        let words = if language == Language::En {
             (
                 "The Jemput team is on its way".to_string(),
                 format!("Our team is coming to you now and expects to arrive around {eta}."),
@@ -199,8 +200,8 @@ impl JemputNotices {
         citizen_notice(request_id, "visit_on_the_way", words)
     }
 
-    pub(crate) fn done(language: &str, request_id: i64) -> PushMessage {
-        let words = if language == "en" {
+    pub(crate) fn done(language: Language, request_id: i64) -> PushMessage {
+        let words = if language == Language::En {
             (
                 "Your Jemput visit is done".to_string(),
                 "Thank you. The service is recorded as completed.".to_string(),
@@ -214,8 +215,8 @@ impl JemputNotices {
         citizen_notice(request_id, "visit_done", words)
     }
 
-    pub(crate) fn missed(language: &str, request_id: i64) -> PushMessage {
-        let words = if language == "en" {
+    pub(crate) fn missed(language: Language, request_id: i64) -> PushMessage {
+        let words = if language == Language::En {
             (
                 "We missed you today".to_string(),
                 "Our team could not complete the visit; we will schedule a new one and let you know."
@@ -239,8 +240,8 @@ mod tests {
     #[test]
     fn dates_read_naturally_in_both_languages() {
         let date = NaiveDate::from_ymd_opt(2026, 11, 27).unwrap_or_default();
-        assert_eq!(long_date("id", date), "Jumat, 27 November 2026");
-        assert_eq!(long_date("en", date), "Friday 27 November 2026");
+        assert_eq!(long_date(Language::Id, date), "Jumat, 27 November 2026");
+        assert_eq!(long_date(Language::En, date), "Friday 27 November 2026");
     }
 
     #[test]

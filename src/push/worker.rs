@@ -17,6 +17,7 @@ use super::fcm::{self, AndroidPriority, FcmClient, Message, Outcome};
 use crate::config::PushSettings;
 use crate::db::outbox::{self, OutboxRow, PushMessage};
 use crate::db::{now, Claimant, Db};
+use crate::domain::OutboxStatus;
 
 /// Why a row could not be sent at all.
 pub const NO_FCM: &str = "no FCM configured";
@@ -175,7 +176,7 @@ async fn deliver(
     }
     let Some(client) = client else {
         record(db, id, move |conn| {
-            outbox::mark_final(conn, id, &claim, outbox::UNDELIVERABLE, NO_FCM)
+            outbox::mark_final(conn, id, &claim, OutboxStatus::Undeliverable, NO_FCM)
         })
         .await;
         return Next::Continue;
@@ -185,7 +186,7 @@ async fn deliver(
         Err(e) => {
             let error = format!("stored message unreadable: {e}");
             record(db, id, move |conn| {
-                outbox::mark_final(conn, id, &claim, outbox::FAILED, &error)
+                outbox::mark_final(conn, id, &claim, OutboxStatus::Failed, &error)
             })
             .await;
             return Next::Continue;
@@ -224,7 +225,7 @@ async fn deliver(
             if row.attempts >= settings.max_attempts {
                 let error = format!("gave up after {attempt} attempts: {reason}");
                 record(db, id, move |conn| {
-                    outbox::mark_final(conn, id, &claim, outbox::FAILED, &error)
+                    outbox::mark_final(conn, id, &claim, OutboxStatus::Failed, &error)
                 })
                 .await;
                 Next::Continue
@@ -252,7 +253,7 @@ async fn deliver(
         Outcome::Rejected(reason) => {
             tracing::warn!(outbox = id, %reason, "FCM rejected a message");
             record(db, id, move |conn| {
-                outbox::mark_final(conn, id, &claim, outbox::FAILED, &reason)
+                outbox::mark_final(conn, id, &claim, OutboxStatus::Failed, &reason)
             })
             .await;
             Next::Continue

@@ -4,16 +4,15 @@
 //! report moves the visit's request on (with its event), tells its citizen, and tells the next
 //! citizen on the route that the team is on its way.
 
-use chrono::{DateTime, NaiveDateTime, Utc};
-
 use super::notify;
 use crate::db::events::Actor;
 use crate::db::fieldwork::{self, FieldEvent};
 use crate::db::routes::set_status;
 use crate::db::{
-    accounts, catalog, lock_account, lock_region, requests, Db, DbConnection, DbError, DbResult,
+    accounts, catalog, lock_account, lock_region, requests, Db, DbConnection, DbResult,
 };
-use crate::domain::{time_zone, FieldEventKind, PushKind, RequestStatus};
+use crate::domain::EventAction;
+use crate::domain::{FieldEventKind, PushKind, RegionClock, RequestStatus};
 use crate::push::messages::Notices;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -39,28 +38,20 @@ where
     N: Notices + Send + 'static,
 {
     db.write(move |conn| {
-        let region = catalog::region_find(conn, region_id)?;
-        let zone = time_zone(&region.time_zone)
-            .map_err(|e| DbError::Corrupt(format!("stored time zone: {e}")))?;
-        let local = move |t: NaiveDateTime| {
-            DateTime::<Utc>::from_naive_utc_and_offset(t, Utc)
-                .with_timezone(&zone)
-                .format("%H:%M")
-                .to_string()
-        };
-        record_batch(conn, &actor, account_id, &batch, &notices, &local)
+        let clock = catalog::region_clock(conn, region_id)?;
+        record_batch(conn, &actor, account_id, &batch, &notices, &clock)
     })
     .await
 }
 
-/// Record and apply a batch in order. `local` shows a UTC time as the citizen reads it.
+/// Record and apply a batch in order. `clock` shows a UTC time as the citizen reads it.
 fn record_batch(
     conn: &mut DbConnection,
     actor: &Actor,
     account_id: i64,
     batch: &[FieldEvent],
     notices: &dyn Notices,
-    local: &dyn Fn(NaiveDateTime) -> String,
+    clock: &RegionClock,
 ) -> DbResult<Vec<EventResult>> {
     let teams = accounts::team_ids(conn, account_id)?;
     // Reports change routes and schedules: the regions' locks first (ascending, the one
@@ -87,7 +78,7 @@ fn record_batch(
                 EventResult::Conflict(format!("unknown_request: there is no request {id}"))
             }
             (Some(request_id), Some(_)) if event.kind != FieldEventKind::Position => {
-                apply(conn, actor, &teams, request_id, event, notices, local)?
+                apply(conn, actor, &teams, request_id, event, notices, clock)?
             }
             _ => EventResult::Applied,
         };
@@ -108,7 +99,7 @@ fn apply(
     request_id: i64,
     event: &FieldEvent,
     notices: &dyn Notices,
-    local: &dyn Fn(NaiveDateTime) -> String,
+    clock: &RegionClock,
 ) -> DbResult<EventResult> {
     // Only the team of the route the visit is on now may report on it.
     let Some(stop) =
@@ -142,7 +133,7 @@ fn apply(
             actor,
             &request,
             status,
-            event.kind.as_str(),
+            EventAction::from(event.kind),
             serde_json::json!({"reason": event.reason, "client_at": event.client_at}),
         )?;
         let push = match event.kind {
@@ -168,7 +159,7 @@ fn apply(
             stop.position,
             event.client_at - stop.planned_end,
             notices,
-            local,
+            clock,
         )?;
     }
     Ok(EventResult::Applied)
@@ -182,14 +173,14 @@ fn tell_next_citizen(
     position: i32,
     delay: chrono::Duration,
     notices: &dyn Notices,
-    local: &dyn Fn(NaiveDateTime) -> String,
+    clock: &RegionClock,
 ) -> DbResult<()> {
     let Some((request_id, citizen, planned_start)) =
         fieldwork::next_scheduled(conn, route_id, position)?
     else {
         return Ok(());
     };
-    let eta = local(planned_start + delay.max(chrono::Duration::zero()));
+    let eta = clock.local(planned_start + delay.max(chrono::Duration::zero()));
     notify::citizen(conn, PushKind::VisitOnTheWay, citizen, |language| {
         notices.visit_on_the_way(language, request_id, &eta)
     })?;

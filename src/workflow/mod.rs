@@ -10,9 +10,33 @@
 //! `db` keeps typed rows, queries and conditional-write primitives; `push::messages` words the
 //! pushes. Data flows `api → workflow → planning/db/push → domain`.
 
+pub mod devices;
 pub mod field_reports;
+pub mod intake;
 mod notify;
+pub mod plans;
 pub mod publish;
 pub mod rebalance;
 pub mod requests;
 pub mod sign_in;
+
+use crate::db::DbError;
+use crate::domain::Invalid;
+
+/// Why a use case did not happen, for the use cases whose input can break a rule only the
+/// stored data shows (a 422 naming the field); `api::error` maps it once.
+#[derive(Debug, thiserror::Error)]
+pub enum WorkflowError {
+    #[error("{0}")]
+    Invalid(Invalid),
+    #[error(transparent)]
+    Db(#[from] DbError),
+}
+
+impl From<Invalid> for WorkflowError {
+    fn from(e: Invalid) -> Self {
+        WorkflowError::Invalid(e)
+    }
+}
+
+pub type WorkflowResult<T> = Result<T, WorkflowError>;

@@ -3,14 +3,14 @@
 //! language), including a visit scheduled or taken off a route together with its citizen's
 //! push. Each returns how many pushes it wrote.
 
-use chrono::NaiveDate;
+use chrono::{NaiveDate, NaiveDateTime};
 
 use crate::db::events::Actor;
 use crate::db::outbox::{self, PushMessage};
 use crate::db::requests::RequestRow;
 use crate::db::routes::{language_of, members_of, set_status};
 use crate::db::{DbConnection, DbResult};
-use crate::domain::{PushKind, RequestStatus};
+use crate::domain::{EventAction, Language, PushKind, RegionClock, RequestStatus};
 use crate::push::messages::Notices;
 
 /// Every member of `team_id` hears that its route of `date` is now at `version`.
@@ -38,24 +38,37 @@ pub(crate) fn citizen(
     conn: &mut DbConnection,
     kind: PushKind,
     citizen_id: i64,
-    message: impl FnOnce(&str) -> PushMessage,
+    message: impl FnOnce(Language) -> PushMessage,
 ) -> DbResult<usize> {
     let language = language_of(conn, citizen_id)?;
-    outbox::enqueue_for_account(conn, kind, citizen_id, &message(&language))
+    outbox::enqueue_for_account(conn, kind, citizen_id, &message(language))
 }
 
-/// `request` is on the route of `(team_id, date)`, promised between `window` (local `HH:MM`):
-/// it moves to scheduled (recorded as `action`, only from the version read) and its citizen
+/// Where a visit is planned: a team's route of a day, and the window promised (UTC).
+pub(crate) struct Slot {
+    pub team_id: i64,
+    pub date: NaiveDate,
+    pub window: (NaiveDateTime, NaiveDateTime),
+}
+
+/// `request` is on the route and in the window of `slot` (read by the region's `clock`): it
+/// moves to scheduled (recorded as `action`, only from the version read) and its citizen
 /// hears when.
 pub(crate) fn scheduled(
     conn: &mut DbConnection,
     actor: &Actor,
     notices: &dyn Notices,
     request: &RequestRow,
-    action: &str,
-    (team_id, date): (i64, NaiveDate),
-    window: &(String, String),
+    action: EventAction,
+    slot: Slot,
+    clock: &RegionClock,
 ) -> DbResult<usize> {
+    let Slot {
+        team_id,
+        date,
+        window: (window_start, window_end),
+    } = slot;
+    let window = (clock.local(window_start), clock.local(window_end));
     set_status(
         conn,
         actor,
@@ -71,7 +84,7 @@ pub(crate) fn scheduled(
         conn,
         PushKind::VisitScheduled,
         request.citizen_id,
-        |language| notices.visit_scheduled(language, request.id, date, window),
+        |language| notices.visit_scheduled(language, request.id, date, &window),
     )
 }
 
@@ -89,7 +102,7 @@ pub(crate) fn unscheduled(
         actor,
         request,
         RequestStatus::Submitted,
-        "unscheduled",
+        EventAction::Unscheduled,
         detail,
     )?;
     citizen(

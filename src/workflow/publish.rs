@@ -7,6 +7,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 use chrono::{NaiveDate, NaiveDateTime};
 
 use super::notify;
+use crate::db::catalog;
 use crate::db::dispatch as db_dispatch;
 use crate::db::events::{self, Actor, Change};
 use crate::db::plans::{self, PlanRow};
@@ -15,8 +16,9 @@ use crate::db::routes::{
     self as db_routes, store_route, Publication, PublishRoute, RouteRow, RouteTarget, StopRow,
 };
 use crate::db::{lock_region, now, Db, DbConnection, DbError, DbResult};
-use crate::domain::{ErrorCode, RequestStatus};
-use crate::planning::Draft;
+use crate::domain::EventAction;
+use crate::domain::{ErrorCode, PlanStatus, RequestStatus};
+use crate::planning::draft::{Draft, StoredDraftError};
 use crate::push::messages::Notices;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -67,18 +69,33 @@ where
     .await
 }
 
-/// The plan's draft as routes to store; None while it has no draft.
+/// The plan's draft as routes to store; None while it has no draft. A draft stored by an
+/// earlier version of Jemput (another format) is not re-interpreted: planning again is the
+/// honest way to publish those dates.
 fn publication_of(plan: &PlanRow) -> DbResult<Option<Publication>> {
     let Some(draft_json) = plan.draft_json.as_deref() else {
         return Ok(None);
     };
     let dates: Vec<NaiveDate> = serde_json::from_str(&plan.dates)
         .map_err(|e| DbError::Corrupt(format!("stored plan dates unreadable: {e}")))?;
-    let draft: Draft = serde_json::from_str(draft_json)
-        .map_err(|e| DbError::Corrupt(format!("stored plan draft unreadable: {e}")))?;
-    crate::planning::publication(plan.id, dates, &draft)
-        .map(Some)
-        .map_err(DbError::Corrupt)
+    match Draft::from_stored(draft_json) {
+        Ok(draft) => Ok(Some(draft.publication(plan.id, dates))),
+        Err(StoredDraftError::Outdated { .. }) if plan.published_at.is_some() => Err(refused(
+            ErrorCode::PlanAlreadyPublished,
+            "the plan is already published".to_string(),
+        )),
+        Err(StoredDraftError::Outdated { found }) => Err(refused(
+            ErrorCode::PlanOutdated,
+            format!(
+                "this plan was stored by an earlier version of Jemput (draft format {found}): \
+                 plan again"
+            ),
+        )),
+        Err(StoredDraftError::Corrupt(e)) => Err(DbError::Corrupt(format!(
+            "stored draft of plan {}: {e}",
+            plan.id
+        ))),
+    }
 }
 
 /// Make `publication` live inside the caller's transaction: the body of [`publish_plan`].
@@ -101,7 +118,7 @@ pub fn publish(
             "the plan is already published".to_string(),
         ));
     }
-    if plan.status != plans::DONE {
+    if plan.status != PlanStatus::Done {
         return Err(refused(
             ErrorCode::InvalidState,
             format!("the plan is {}, not done", plan.status),
@@ -266,6 +283,7 @@ pub fn publish(
     }
 
     // Citizens whose visit moved (or is new) hear when; those taken off hear that too.
+    let clock = catalog::region_clock(conn, plan.region_id)?;
     for route in &publication.routes {
         for stop in &route.stops {
             let Some(request) = requests.get(&stop.request_id) else {
@@ -286,9 +304,13 @@ pub fn publish(
                 actor,
                 notices,
                 request,
-                "scheduled",
-                (route.team_id, route.date),
-                &stop.window_local,
+                EventAction::Scheduled,
+                notify::Slot {
+                    team_id: route.team_id,
+                    date: route.date,
+                    window: (stop.window_start, stop.window_end),
+                },
+                &clock,
             )
             .map_err(outdated)?;
             result.requests_scheduled += 1;
@@ -326,7 +348,7 @@ pub fn publish(
             entity: "plan",
             entity_id: plan.id,
             region_id: Some(plan.region_id),
-            action: "published",
+            action: EventAction::Published,
             before: None,
             after: Some(serde_json::json!({
                 "routes_changed": result.routes_changed,

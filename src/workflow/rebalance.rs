@@ -9,12 +9,14 @@ use std::collections::{HashMap, HashSet};
 use chrono::NaiveDate;
 
 use super::notify;
+use crate::db::catalog;
 use crate::db::dispatch::{self, DayState, RouteEdit};
 use crate::db::events::{self, Actor, Change};
 use crate::db::requests::{self, RequestRow};
 use crate::db::routes::{self as db_routes, store_route, RouteTarget, StopRow};
 use crate::db::{lock_region, now, Db, DbConnection, DbError, DbResult};
 use crate::domain::ErrorCode;
+use crate::domain::EventAction;
 use crate::push::messages::Notices;
 
 #[derive(Debug, Clone, Default, PartialEq, Eq)]
@@ -66,7 +68,7 @@ pub async fn remove_absence(
                 entity: "team",
                 entity_id: team_id,
                 region_id: Some(region_id),
-                action: "absence_removed",
+                action: EventAction::AbsenceRemoved,
                 before: Some(serde_json::json!({ "absent": date })),
                 after: None,
             },
@@ -91,6 +93,7 @@ fn apply_edit(
             )));
         }
     }
+    let clock = catalog::region_clock(conn, edit.region_id)?;
     let mut current = Vec::with_capacity(edit.routes.len());
     for change in &edit.routes {
         let route = dispatch::route_on(conn, change.team_id, change.date)?;
@@ -126,7 +129,7 @@ fn apply_edit(
                 entity: "team",
                 entity_id: *team_id,
                 region_id: Some(edit.region_id),
-                action: "absent",
+                action: EventAction::Absent,
                 before: None,
                 after: Some(serde_json::json!({ "absent": date, "reason": reason })),
             },
@@ -202,9 +205,13 @@ fn apply_edit(
                 actor,
                 notices,
                 &request,
-                "rescheduled",
-                (change.team_id, change.date),
-                &stop.window_local,
+                EventAction::Rescheduled,
+                notify::Slot {
+                    team_id: change.team_id,
+                    date: change.date,
+                    window: (stop.window_start, stop.window_end),
+                },
+                &clock,
             )?;
         }
     }

@@ -6,19 +6,90 @@
 use std::collections::HashSet;
 
 use super::notify;
+use super::WorkflowResult;
 use crate::db::dispatch::route_of_request;
 use crate::db::events::{self, Actor, Change};
 use crate::db::requests::{self, RequestChange, RequestRow};
 use crate::db::routes::{self as db_routes, store_route, PublishRoute, PublishStop};
 use crate::db::routes::{RouteTarget, StopRow};
 use crate::db::{lock_region, now, Db, DbConnection, DbError, DbResult};
-use crate::domain::{ErrorCode, RequestStatus};
+use crate::domain::EventAction;
+use crate::domain::{ErrorCode, PreferredWindow, Priority, RequestStatus};
 use crate::push::messages::Notices;
+
+/// Call off `seen` (the request as the caller read it, and may see) from `version`, until
+/// the team has started the visit.
+pub async fn cancel<N>(
+    db: &Db,
+    actor: Actor,
+    seen: &RequestRow,
+    version: i32,
+    reason: Option<String>,
+    notices: N,
+) -> DbResult<RequestRow>
+where
+    N: Notices + Send + 'static,
+{
+    let allowed = RequestStatus::is_cancellable;
+    change(
+        db,
+        actor,
+        seen,
+        version,
+        allowed,
+        RequestChange::Cancel { reason },
+        notices,
+    )
+    .await
+}
+
+/// New preferred days for `seen` from `version`, each within its allowed dates, while the
+/// visit is not yet made.
+pub async fn set_preferred_windows<N>(
+    db: &Db,
+    actor: Actor,
+    seen: &RequestRow,
+    version: i32,
+    windows: Vec<PreferredWindow>,
+    notices: N,
+) -> WorkflowResult<RequestRow>
+where
+    N: Notices + Send + 'static,
+{
+    let windows = PreferredWindow::validate_all(
+        "preferred_windows",
+        windows,
+        seen.earliest_date,
+        seen.deadline,
+    )?;
+    let json = serde_json::to_string(&windows)
+        .map_err(|e| DbError::Corrupt(format!("windows not storable: {e}")))?;
+    let allowed = RequestStatus::accepts_preference_changes;
+    let change_windows = RequestChange::PreferredWindows(json);
+    Ok(change(db, actor, seen, version, allowed, change_windows, notices).await?)
+}
+
+/// A coordinator's new priority for `seen` from `version`, until it is done or called off.
+pub async fn set_priority<N>(
+    db: &Db,
+    actor: Actor,
+    seen: &RequestRow,
+    version: i32,
+    priority: Priority,
+    notices: N,
+) -> DbResult<RequestRow>
+where
+    N: Notices + Send + 'static,
+{
+    let allowed = |s| !matches!(s, RequestStatus::Completed | RequestStatus::Cancelled);
+    let change_priority = RequestChange::Priority(priority);
+    change(db, actor, seen, version, allowed, change_priority, notices).await
+}
 
 /// Apply `change` to `seen` (the request as the caller read it, and may see) from `version`.
 /// Refused with `version_conflict` when `version` is not the one read or the request moved
 /// on meanwhile, and with `invalid_state` when its status is not `allowed`.
-pub async fn change<N>(
+async fn change<N>(
     db: &Db,
     actor: Actor,
     seen: &RequestRow,
@@ -82,7 +153,6 @@ fn take_off_route(
             planned_end: s.planned_end,
             window_start: s.window_start,
             window_end: s.window_end,
-            window_local: (String::new(), String::new()),
             pinned: s.pinned,
         })
         .collect();
@@ -118,7 +188,7 @@ fn take_off_route(
             entity: "route",
             entity_id: route.id,
             region_id: Some(route.region_id),
-            action: "stop_cancelled",
+            action: EventAction::StopCancelled,
             before: Some(
                 serde_json::json!({"version": route.version, "stops": stops.iter().map(|s| s.request_id).collect::<Vec<_>>()}),
             ),

@@ -1,5 +1,5 @@
 //! Sign-in codes and sessions, as transactions. A code is issued only under the per-phone
-//! hourly limit; verifying one takes an attempt BEFORE comparing (so a right guess still
+//! hourly limit, counted under the phone's lock (`db::lock_phone`); verifying one takes an attempt BEFORE comparing (so a right guess still
 //! counts), consumes the code at most once, creates the citizen's account on first sign-in
 //! and starts a session (a refresh token). A wrong attempt is an outcome, not an error: it
 //! must commit. Signing the short-lived access token needs no database and stays with the
@@ -7,7 +7,7 @@
 
 use crate::auth;
 use crate::db::accounts::{self, AccountRow};
-use crate::db::{now, Db, DbConnection, DbResult};
+use crate::db::{lock_phone, now, Db, DbConnection, DbResult};
 
 /// What presenting a sign-in code came to.
 pub enum Verification {
@@ -33,6 +33,8 @@ pub async fn issue_code(
     max_per_hour: i64,
 ) -> DbResult<bool> {
     db.write(move |conn| {
+        // Codes requested at once for one phone take turns: each counts the ones before it.
+        lock_phone(conn, &phone)?;
         let now = now();
         if accounts::otp_count_since(conn, &phone, now - chrono::Duration::hours(1))?
             >= max_per_hour

@@ -520,6 +520,37 @@ async fn guesses_at_once_check_at_most_the_allowed_attempts(backend: Backend) {
     .assert_error(429, "too_many_attempts", None);
 }
 
+async fn code_requests_at_once_never_pass_the_hourly_cap(backend: Backend) {
+    let app = spawn(backend).await;
+    let cap = app.settings.auth.otp_max_per_phone_per_hour;
+    let answers = join_all((0..20).map(|_| {
+        app.post(
+            "/v1/auth/otp/request",
+            None,
+            json!({"phone": "081200000504"}),
+        )
+    }))
+    .await;
+    let tally = tally(&answers);
+    let sent = answers.iter().filter(|r| r.status == 202).count();
+    assert_eq!(i64::try_from(sent).unwrap(), cap, "{tally}");
+    for r in answers.iter().filter(|r| r.status != 202) {
+        r.assert_error(429, "too_many_codes", None);
+    }
+    assert_eq!(
+        db_count(
+            &app,
+            "SELECT CAST(COUNT(*) AS BIGINT) AS n FROM otp_codes WHERE phone = '+6281200000504'"
+        )
+        .await,
+        cap
+    );
+    assert_eq!(
+        i64::try_from(app.sms_codes("+6281200000504").await.len()).unwrap(),
+        cap
+    );
+}
+
 /// Is `request` a stop of any route the team would drive (a route of today or later)?
 async fn on_a_route(app: &TestApp, request: i64) -> bool {
     #[derive(QueryableByName)]
@@ -694,5 +725,6 @@ both_backends!(
     one_phone_registered_at_once_is_one_device,
     one_member_added_at_once_is_added_once,
     guesses_at_once_check_at_most_the_allowed_attempts,
+    code_requests_at_once_never_pass_the_hourly_cap,
     a_cancel_racing_a_publish_never_leaves_a_cancelled_visit_on_a_route,
 );

@@ -249,7 +249,7 @@ async fn spawn_inner(
                 username: Some("root".into()),
                 password_hash: Some(hash),
                 display_name: "Root".into(),
-                language: "en".into(),
+                language: jemput::domain::Language::En,
                 active: true,
                 created_at: db::now(),
             },

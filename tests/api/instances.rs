@@ -12,7 +12,7 @@ use std::collections::BTreeMap;
 use jemput::db::events::{self, EventRow};
 use jemput::db::outbox::{self, OutboxRow};
 use jemput::db::plans::{self, NewPlan, PlanRow};
-use jemput::domain::PushKind;
+use jemput::domain::{EventAction, OutboxStatus, PlanStatus, PushKind};
 use jemput::push::messages::JemputNotices;
 use jemput::push::messages::Notices;
 use serde_json::{json, Value};
@@ -39,7 +39,7 @@ async fn plan_events(app: &TestApp, id: i64) -> Vec<EventRow> {
 }
 
 /// The events of `action`, each as the instance named in its `after`.
-fn by_instance(events: &[EventRow], action: &str) -> Vec<String> {
+fn by_instance(events: &[EventRow], action: EventAction) -> Vec<String> {
     events
         .iter()
         .filter(|e| e.action == action)
@@ -146,14 +146,17 @@ async fn two_instances_never_solve_a_plan_or_send_a_push_twice(backend: Backend)
         let row = plan_row(&a, id).await;
         assert_eq!(row.attempts, 1, "plan {id} started once: {row:?}");
         let events = plan_events(&a, id).await;
-        let started = by_instance(&events, "planning_started");
-        let planned = by_instance(&events, "planned");
+        let started = by_instance(&events, EventAction::PlanningStarted);
+        let planned = by_instance(&events, EventAction::Planned);
         assert_eq!(started.len(), 1, "plan {id}: {events:?}");
         assert_eq!(planned, started, "plan {id} solved once, by its claimant");
     }
     let rows: Vec<OutboxRow> = settled(&a).await;
     assert_eq!(rows.len(), 96);
-    assert!(rows.iter().all(|r| r.status == outbox::SENT), "{rows:?}");
+    assert!(
+        rows.iter().all(|r| r.status == OutboxStatus::Sent),
+        "{rows:?}"
+    );
     let sends = sends_per_message(&fcm).await;
     assert_eq!(sends.len(), 96, "every push reached FCM");
     assert!(
@@ -184,17 +187,21 @@ async fn a_dead_instances_running_plan_is_taken_over_after_its_lease(backend: Ba
     // Instance A is solving it when it dies.
     let mut running = plan_row(&a, id).await;
     for _ in 0..100 {
-        if running.status == plans::RUNNING {
+        if running.status == PlanStatus::Running {
             break;
         }
         tokio::time::sleep(std::time::Duration::from_millis(50)).await;
         running = plan_row(&a, id).await;
     }
-    assert_eq!(running.status, plans::RUNNING, "{running:?}");
+    assert_eq!(running.status, PlanStatus::Running, "{running:?}");
     assert_eq!(running.claimed_by.as_deref(), Some("instance-a"));
     a.crash();
     let still = plan_row(&a, id).await;
-    assert_eq!(still.status, plans::RUNNING, "A died mid-solve: {still:?}");
+    assert_eq!(
+        still.status,
+        PlanStatus::Running,
+        "A died mid-solve: {still:?}"
+    );
 
     // Instance B, running on the same database, takes the job once A's lease runs out.
     let b = spawn_second_instance(&a, |_| {}).await;
@@ -206,10 +213,10 @@ async fn a_dead_instances_running_plan_is_taken_over_after_its_lease(backend: Ba
     assert_eq!(row.attempts, 2);
     let events = plan_events(&b, id).await;
     assert_eq!(
-        by_instance(&events, "planning_started"),
+        by_instance(&events, EventAction::PlanningStarted),
         ["instance-a", "instance-b"]
     );
-    assert_eq!(by_instance(&events, "planned"), ["instance-b"]);
+    assert_eq!(by_instance(&events, EventAction::Planned), ["instance-b"]);
 }
 
 async fn a_restarted_instance_takes_back_its_claims_at_once(backend: Backend) {
@@ -237,7 +244,7 @@ async fn a_restarted_instance_takes_back_its_claims_at_once(backend: Backend) {
                 NewPlan {
                     region_id,
                     dates,
-                    status: plans::QUEUED.into(),
+                    status: PlanStatus::Queued,
                     time_limit_ms: 1000,
                     seed: 1,
                     requested_by: None,
@@ -258,7 +265,10 @@ async fn a_restarted_instance_takes_back_its_claims_at_once(backend: Backend) {
     // The same instance starts again: its claims are due at once, not in ten minutes.
     a.restart(|_| {}).await;
     let rows = settled(&a).await;
-    assert!(rows.iter().all(|r| r.status == outbox::SENT), "{rows:?}");
+    assert!(
+        rows.iter().all(|r| r.status == OutboxStatus::Sent),
+        "{rows:?}"
+    );
     let sends = sends_per_message(&fcm).await;
     assert_eq!(sends.len(), 9, "{sends:?}");
     assert!(sends.values().all(|&n| n == 1), "{sends:?}");
@@ -324,7 +334,7 @@ async fn a_late_writer_never_overwrites_the_new_owner(backend: Backend) {
                 NewPlan {
                     region_id,
                     dates,
-                    status: plans::QUEUED.into(),
+                    status: PlanStatus::Queued,
                     time_limit_ms: 1000,
                     seed: 1,
                     requested_by: None,
@@ -353,14 +363,14 @@ async fn a_late_writer_never_overwrites_the_new_owner(backend: Backend) {
         .read(move |conn| outbox::find(conn, row_id))
         .await
         .unwrap();
-    assert_eq!(row.status, outbox::SENT);
+    assert_eq!(row.status, OutboxStatus::Sent);
     assert_eq!(row.claimed_by.as_deref(), Some("instance-other"));
     assert_eq!(
         row.fcm_message_name.as_deref(),
         Some("projects/p/messages/new")
     );
     let plan = plan_row(&app, plan_id).await;
-    assert_eq!(plan.status, plans::DONE);
+    assert_eq!(plan.status, PlanStatus::Done);
     assert_eq!(plan.error, None);
     assert_eq!(plan.claimed_by.as_deref(), Some("instance-other"));
 }

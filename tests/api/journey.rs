@@ -5,6 +5,7 @@
 //! sending sends every push once after a restart.
 
 use chrono::{Datelike, NaiveDate, Weekday};
+use jemput::domain::OutboxStatus;
 use reqwest::Method;
 use serde_json::{json, Value};
 
@@ -217,13 +218,16 @@ async fn a_push_written_before_a_crash_goes_out_once_after_restart(backend: Back
     let crew = crew(&app, 2).await;
     let written = outbox_rows(&app).await;
     assert_eq!(written.len(), 3, "one route push and two citizen pushes");
-    assert!(written.iter().all(|r| r.status == "pending"));
+    assert!(written.iter().all(|r| r.status == OutboxStatus::Pending));
     assert_eq!(fcm.messages().await.len(), 0);
 
     app.crash();
     app.restart(|s| s.push.poll_interval_ms = 20).await;
     let rows = settled(&app).await;
-    assert!(rows.iter().all(|r| r.status == "sent"), "{rows:?}");
+    assert!(
+        rows.iter().all(|r| r.status == OutboxStatus::Sent),
+        "{rows:?}"
+    );
     // Give a second send, if there were one, time to arrive.
     tokio::time::sleep(std::time::Duration::from_millis(300)).await;
     let messages = fcm.messages().await;

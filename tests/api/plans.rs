@@ -2,8 +2,10 @@
 
 use std::time::Duration;
 
+use diesel::RunQueryDsl;
 use jemput::db::plans::{self, NewPlan};
 use jemput::db::Claimant;
+use jemput::domain::PlanStatus;
 use jemput::planning::runner::PlanRunner;
 use serde_json::{json, Value};
 
@@ -221,7 +223,7 @@ async fn a_job_left_running_by_a_crash_is_planned_again(backend: Backend) {
                 NewPlan {
                     region_id,
                     dates,
-                    status: plans::QUEUED.into(),
+                    status: PlanStatus::Queued,
                     time_limit_ms: 500,
                     seed: 1,
                     requested_by: None,
@@ -248,7 +250,67 @@ async fn a_job_left_running_by_a_crash_is_planned_again(backend: Backend) {
     assert_eq!(plan["draft"]["kpis"]["visits"], 1, "{plan}");
 }
 
+/// A draft as the first format stored it: local `HH:MM` text, no `format`.
+const FIRST_FORMAT_DRAFT: &str = r#"{"time_zone":"Asia/Jakarta","routes":[{"team_id":1,
+    "team_name":"Tim Wates","date":"2026-11-23","leave":"08:00","back":"09:10","distance_km":3.0,
+    "travel_minutes":10.0,"stops":[{"type":"visit","request_id":1,"arrival":"08:05",
+    "start":"08:05","end":"08:35","promised_window":{"start":"08:00","end":"09:30"}}]}],
+    "unassigned":[],"hotspots":[],"kpis":{"requests":1,"visits":1,"unassigned":0,"routes":1,
+    "distance_km":3.0,"travel_hours":0.2,"service_hours":0.5,"teams":[]}}"#;
+
+async fn a_draft_stored_in_the_first_format_is_refused_as_outdated(backend: Backend) {
+    let app = spawn(backend).await;
+    let admin = app.admin().await;
+    let region = app.region(&admin, "Kulon Progo").await;
+    team(&app, &region, "Tim Wates", json!(["adminduk"])).await;
+    let citizen = app.citizen("081200000104").await;
+    app.create_request(&citizen, &region).await;
+    let r = app
+        .post(
+            "/v1/plans",
+            Some(&region.coordinator),
+            json!({"dates": days(2, 3), "time_limit_seconds": 1}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.id();
+    let plan = finished(&app, &region.coordinator, id).await;
+    assert_eq!(plan["status"], "done", "{plan}");
+    // Local times in the view, read from the stored instants.
+    let leave = plan["draft"]["routes"][0]["leave"].as_str().unwrap();
+    assert!(("08:00"..="09:00").contains(&leave), "{plan}");
+
+    // As an earlier version of Jemput left it, before it was published.
+    let mut conn = app.db.get().unwrap();
+    diesel::sql_query(format!(
+        "UPDATE plans SET draft_json = '{FIRST_FORMAT_DRAFT}' WHERE id = {id}"
+    ))
+    .execute(&mut *conn)
+    .unwrap();
+    drop(conn);
+
+    let r = app
+        .get(&format!("/v1/plans/{id}"), &region.coordinator)
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["draft"], Value::Null, "{}", r.body);
+    assert!(
+        r.body["error"].as_str().unwrap().contains("plan again"),
+        "{}",
+        r.body
+    );
+    let r = app
+        .post(
+            &format!("/v1/plans/{id}/publish"),
+            Some(&region.coordinator),
+            json!({}),
+        )
+        .await;
+    r.assert_error(409, "plan_outdated", None);
+}
+
 both_backends!(
+    a_draft_stored_in_the_first_format_is_refused_as_outdated,
     planning_produces_a_draft_with_routes_and_reasons,
     plans_are_for_coordinators_and_checked,
     a_job_left_running_by_a_crash_is_planned_again,

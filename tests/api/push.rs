@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use jemput::db::outbox::{self, OutboxRow};
 use jemput::db::Claimant;
-use jemput::domain::PushKind;
+use jemput::domain::{Language, OutboxStatus, PushKind};
 use jemput::push::messages::JemputNotices;
 use jemput::push::messages::Notices;
 use jsonwebtoken::{Algorithm, DecodingKey, Validation};
@@ -195,7 +195,7 @@ async fn queue_push(app: &TestApp, phone: &str) -> i64 {
     let db = app.db.clone();
     tokio::task::spawn_blocking(move || {
         let mut conn = db.get().unwrap();
-        let message = JemputNotices.visit_unscheduled("id", 42);
+        let message = JemputNotices.visit_unscheduled(Language::Id, 42);
         outbox::enqueue_for_account(&mut conn, PushKind::VisitUnscheduled, me, &message).unwrap();
     })
     .await
@@ -217,7 +217,7 @@ pub async fn settled(app: &TestApp) -> Vec<OutboxRow> {
         if !all.is_empty()
             && all
                 .iter()
-                .all(|r| r.status != outbox::PENDING && r.status != outbox::SENDING)
+                .all(|r| r.status != OutboxStatus::Pending && r.status != OutboxStatus::Sending)
         {
             return all;
         }
@@ -231,7 +231,7 @@ async fn a_push_is_sent_once_and_recorded(backend: Backend) {
     queue_push(&app, "081200000301").await;
     let all = settled(&app).await;
     assert_eq!(all.len(), 1);
-    assert_eq!(all[0].status, outbox::SENT);
+    assert_eq!(all[0].status, OutboxStatus::Sent);
     assert_eq!(
         all[0].fcm_message_name.as_deref(),
         Some("projects/jemput-test/messages/m-1")
@@ -251,7 +251,7 @@ async fn unavailable_is_retried_then_sent(backend: Backend) {
     let (app, _fcm, calls) = app_with_fcm(backend, script).await;
     queue_push(&app, "081200000302").await;
     let all = settled(&app).await;
-    assert_eq!(all[0].status, outbox::SENT, "{:?}", all[0]);
+    assert_eq!(all[0].status, OutboxStatus::Sent, "{:?}", all[0]);
     assert_eq!(all[0].attempts, 2);
     assert_eq!(calls.load(Ordering::SeqCst), 2);
 }
@@ -265,7 +265,7 @@ async fn an_unregistered_token_is_forgotten(backend: Backend) {
     let (app, _fcm, _calls) = app_with_fcm(backend, script).await;
     let citizen_id = queue_push(&app, "081200000303").await;
     let all = settled(&app).await;
-    assert_eq!(all[0].status, outbox::TOKEN_DROPPED);
+    assert_eq!(all[0].status, OutboxStatus::TokenDropped);
     let db = app.db.clone();
     let devices = tokio::task::spawn_blocking(move || {
         jemput::db::accounts::devices_of(&mut db.get().unwrap(), citizen_id).unwrap()
@@ -296,7 +296,7 @@ async fn nothing_more_goes_to_a_token_once_dropped(backend: Backend) {
     app.db
         .write(move |conn| {
             for request in 1..=4 {
-                let message = JemputNotices.visit_unscheduled("id", request);
+                let message = JemputNotices.visit_unscheduled(Language::Id, request);
                 outbox::enqueue_for_account(conn, PushKind::VisitUnscheduled, me, &message)?;
             }
             Ok(())
@@ -306,7 +306,7 @@ async fn nothing_more_goes_to_a_token_once_dropped(backend: Backend) {
     let all = settled(&app).await;
     assert_eq!(all.len(), 4);
     assert!(
-        all.iter().all(|r| r.status == outbox::TOKEN_DROPPED),
+        all.iter().all(|r| r.status == OutboxStatus::TokenDropped),
         "{all:?}"
     );
     // FCM heard of the token once: the send that told us it is dead.
@@ -317,7 +317,7 @@ async fn without_fcm_pushes_wait_as_undeliverable(backend: Backend) {
     let app = spawn(backend).await;
     queue_push(&app, "081200000304").await;
     let all = settled(&app).await;
-    assert_eq!(all[0].status, outbox::UNDELIVERABLE);
+    assert_eq!(all[0].status, OutboxStatus::Undeliverable);
     assert_eq!(all[0].last_error.as_deref(), Some("no FCM configured"));
 }
 
@@ -342,7 +342,7 @@ async fn a_push_claimed_by_a_crashed_worker_goes_out_once(backend: Backend) {
                 conn,
                 PushKind::VisitUnscheduled,
                 me,
-                &JemputNotices.visit_unscheduled("en", 7),
+                &JemputNotices.visit_unscheduled(Language::En, 7),
             )?;
             let crashed = Claimant {
                 instance_id: "an-instance-that-died".into(),
@@ -353,10 +353,10 @@ async fn a_push_claimed_by_a_crashed_worker_goes_out_once(backend: Backend) {
         .await
         .unwrap();
     assert_eq!(claimed.len(), 1);
-    assert_eq!(rows(&app).await[0].status, outbox::SENDING);
+    assert_eq!(rows(&app).await[0].status, OutboxStatus::Sending);
     // After the one-second lease the live worker takes it over and sends it, once.
     let all = settled(&app).await;
-    assert_eq!(all[0].status, outbox::SENT);
+    assert_eq!(all[0].status, OutboxStatus::Sent);
     tokio::time::sleep(Duration::from_millis(300)).await;
     assert_eq!(calls.load(Ordering::SeqCst), 1);
 }
@@ -394,7 +394,10 @@ async fn each_phones_pushes_go_out_in_the_order_written(backend: Backend) {
         .await
         .unwrap();
     let all = settled(&app).await;
-    assert!(all.iter().all(|r| r.status == outbox::SENT), "{all:?}");
+    assert!(
+        all.iter().all(|r| r.status == OutboxStatus::Sent),
+        "{all:?}"
+    );
     let messages = fcm.messages().await;
     assert_eq!(messages.len(), 18);
     for phone in ["081200000311", "081200000312", "081200000313"] {

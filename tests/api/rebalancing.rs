@@ -610,7 +610,6 @@ async fn a_team_off_for_the_day_hands_its_visits_to_the_others(backend: Backend)
                             planned_end: at,
                             window_start: at,
                             window_end: at,
-                            window_local: ("08:00".into(), "09:30".into()),
                             pinned: false,
                         }],
                     }],
@@ -768,7 +767,105 @@ async fn a_cancelled_visit_leaves_the_route(backend: Backend) {
     ));
 }
 
+/// History: a visit missed on team A's route is planned again onto team B's route of a later
+/// day. Team A's phone, still holding the old copy, reports on it: that event is answered
+/// `conflict`; team B's report applies.
+async fn a_missed_visit_planned_onto_another_team_takes_reports_from_that_team_only(
+    backend: Backend,
+) {
+    use chrono::Datelike;
+    let app = spawn(backend).await;
+    let crew = crew(&app, 2).await;
+    let missed = crew.requests[0];
+    let report = |id: &str, kind: &str| {
+        json!({"events": [{"id": id, "kind": kind, "request_id": missed,
+                           "at": "2026-11-23T02:00:00Z"}]})
+    };
+    let r = app
+        .post(
+            "/v1/me/events",
+            Some(&crew.region.officer),
+            report("a-1", "citizen_absent"),
+        )
+        .await;
+    assert_eq!(r.body["results"][0]["result"], "applied", "{}", r.body);
+    let r = app
+        .get(&format!("/v1/requests/{missed}"), &crew.region.coordinator)
+        .await;
+    assert_eq!(r.body["status"], "missed", "{}", r.body);
+
+    // The next working day, team A is off; a plan of that day gives the visit to team B.
+    let first: chrono::NaiveDate = crew.day.parse().unwrap();
+    let later = (1..=7)
+        .map(|d| first + chrono::Duration::days(d))
+        .find(|d| d.weekday().number_from_monday() <= 5)
+        .unwrap()
+        .to_string();
+    let tag = format!(
+        "\"{}\"",
+        day_routes(&app, &crew, &later).await["tag"]
+            .as_str()
+            .unwrap()
+    );
+    let r = app
+        .call(
+            Method::POST,
+            &format!("/v1/teams/{}/absences", crew.team_a),
+            Some(&crew.region.coordinator),
+            Some(json!({"date": later, "reason": "Pelatihan", "time_limit_seconds": 1})),
+            &[("If-Match", &tag)],
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let r = app
+        .post(
+            "/v1/plans",
+            Some(&crew.region.coordinator),
+            json!({"dates": [later], "time_limit_seconds": 1}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let id = r.id();
+    let draft = done(&app, &crew.region.coordinator, id).await["draft"].clone();
+    let r = app
+        .post(
+            &format!("/v1/plans/{id}/publish"),
+            Some(&crew.region.coordinator),
+            json!({}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let day = day_routes(&app, &crew, &later).await;
+    assert!(
+        stop_ids(&route_of(&day, crew.team_b)).contains(&missed),
+        "{draft}"
+    );
+
+    // Team A's copy still shows the visit (the missed attempt stays on its route as history).
+    let r = app
+        .post(
+            "/v1/me/events",
+            Some(&crew.region.officer),
+            report("a-2", "completed"),
+        )
+        .await;
+    assert_eq!(r.body["results"][0]["result"], "conflict", "{}", r.body);
+    let r = app
+        .post(
+            "/v1/me/events",
+            Some(&crew.officer_b),
+            report("b-1", "completed"),
+        )
+        .await;
+    assert_eq!(r.body["results"][0]["result"], "applied", "{}", r.body);
+    let r = app
+        .get(&format!("/v1/requests/{missed}"), &crew.region.coordinator)
+        .await;
+    assert_eq!(r.body["status"], "completed", "{}", r.body);
+}
+
 both_backends!(
+    a_missed_visit_planned_onto_another_team_takes_reports_from_that_team_only,
     a_cancelled_visit_leaves_the_route,
     a_stop_moves_to_another_team_after_a_preview,
     reorder_swap_pin_and_lock,

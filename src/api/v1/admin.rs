@@ -148,7 +148,7 @@ pub async fn create_staff(
         username: Some(username),
         password_hash: Some(hash),
         display_name,
-        language: b.language.unwrap_or(Language::Id).as_str().into(),
+        language: b.language.unwrap_or(Language::Id),
         active: true,
         created_at: db::now(),
     };

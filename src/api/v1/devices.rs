@@ -9,8 +9,8 @@ use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Principal, ValidJson};
 use crate::api::AppState;
 use crate::db::{accounts, DbError};
-use crate::domain::ErrorCode;
-use crate::domain::{Invalid, Platform};
+use crate::domain::{Platform, PushToken};
+use crate::workflow;
 
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -35,21 +35,8 @@ pub async fn register(
     body: ValidJson<DeviceRegistration>,
 ) -> Result<HttpResponse, ApiError> {
     let DeviceRegistration { token, platform } = body.0;
-    let token = token.trim().to_string();
-    // FCM tokens are ~150-250 URL-safe characters; be generous but bounded.
-    if token.len() < 20 || token.len() > 4096 || !token.chars().all(|c| c.is_ascii_graphic()) {
-        return Err(Invalid::new(
-            "token",
-            ErrorCode::InvalidFormat,
-            "not an FCM registration token",
-        )
-        .into());
-    }
-    let id = who.account_id;
-    let row = state
-        .db
-        .write(move |conn| accounts::device_upsert(conn, id, &token, platform.as_str()))
-        .await?;
+    let token = PushToken::parse(&token)?;
+    let row = workflow::devices::register(&state.db, who.account_id, token, platform).await?;
     Ok(HttpResponse::Ok().json(DeviceView::try_from(row)?))
 }
 
@@ -82,10 +69,7 @@ pub async fn remove(
     who: Principal,
     path: web::Path<i64>,
 ) -> Result<HttpResponse, ApiError> {
-    let (account, id) = (who.account_id, path.into_inner());
-    state
-        .db
-        .write(move |conn| accounts::device_delete(conn, account, id))
+    workflow::devices::remove(&state.db, who.account_id, path.into_inner())
         .await
         .map_err(|e| match e {
             DbError::NotFound => ApiError::not_found("device"),

@@ -7,7 +7,7 @@
 use std::time::Duration;
 
 use actix_web::{delete, get, post, web, HttpResponse};
-use chrono::{NaiveDate, Timelike, Utc};
+use chrono::NaiveDate;
 use serde::{Deserialize, Serialize};
 use utoipa::{IntoParams, ToSchema};
 
@@ -19,9 +19,9 @@ use crate::api::AppState;
 use crate::db::dispatch::{self, LiveRoute, Snapshot};
 use crate::db::DbError;
 use crate::domain::ErrorCode;
-use crate::domain::{bounded_text, Coordinates, Invalid, Role, TimeOfDay};
+use crate::domain::{bounded_text, Coordinates, Invalid, RegionClock, Role, TimeOfDay};
 use crate::planning::dispatch::{
-    day_tag, propose_replan, propose_route_op, region_clock, replan_problem, ChangePreview, Clock,
+    day_tag, propose_replan, propose_route_op, region_clock, replan_problem, ChangePreview,
     DayReplan, Proposal, RouteOp,
 };
 use crate::push::messages::JemputNotices;
@@ -75,7 +75,7 @@ pub struct DayRoutesView {
     pub absent_team_ids: Vec<i64>,
 }
 
-fn route_view(snapshot: &Snapshot, route: &LiveRoute, clock: Clock) -> DispatchRouteView {
+fn route_view(snapshot: &Snapshot, route: &LiveRoute, clock: RegionClock) -> DispatchRouteView {
     let team_name = snapshot
         .teams
         .iter()
@@ -117,12 +117,8 @@ fn route_view(snapshot: &Snapshot, route: &LiveRoute, clock: Clock) -> DispatchR
     }
 }
 
-fn clock_of(snapshot: &Snapshot) -> Result<Clock, ApiError> {
+fn clock_of(snapshot: &Snapshot) -> Result<RegionClock, ApiError> {
     Ok(region_clock(snapshot)?)
-}
-
-fn today_in(clock: Clock) -> NaiveDate {
-    Utc::now().with_timezone(&clock.zone).date_naive()
 }
 
 #[derive(Deserialize, IntoParams)]
@@ -390,7 +386,7 @@ pub async fn change_route(
         .db
         .read_consistent(move |conn| dispatch::snapshot(conn, region_id, &dates))
         .await?;
-    let today = today_in(clock_of(&snapshot)?);
+    let today = clock_of(&snapshot)?.today();
     let proposal = propose_route_op(&snapshot, route.id, if_match.0, &op, today)?;
     finish(&state, &who, proposal, query.preview.unwrap_or(false)).await
 }
@@ -457,28 +453,26 @@ fn replan_seconds(asked: Option<u32>) -> Result<u32, ApiError> {
 fn replan_from(
     from: Option<TimeOfDay>,
     date: NaiveDate,
-    clock: Clock,
+    clock: RegionClock,
 ) -> Result<Option<f64>, ApiError> {
-    let today = today_in(clock);
+    let today = clock.today();
     if date < today {
         return Err(Invalid::new("date", ErrorCode::DateInPast, "that day is over").into());
     }
     Ok(match from {
         Some(t) => Some(f64::from(t.minutes())),
-        None if date == today => {
-            let now = Utc::now().with_timezone(&clock.zone);
-            Some(f64::from(now.hour() * 60 + now.minute()))
-        }
+        None if date == today => Some(clock.minutes_now().floor()),
         None => None,
     })
 }
 
-async fn clock_of_region(state: &AppState, region_id: i64) -> Result<Clock, ApiError> {
+async fn clock_of_region(state: &AppState, region_id: i64) -> Result<RegionClock, ApiError> {
     let region = state
         .db
         .read(move |conn| crate::db::catalog::region_find(conn, region_id))
         .await?;
-    Ok(Clock::of_zone(&region.time_zone)?)
+    RegionClock::of_zone(&region.time_zone)
+        .map_err(|e| ApiError::internal(format!("stored time zone unreadable: {}", e.message)))
 }
 
 #[derive(Deserialize, ToSchema)]

@@ -46,7 +46,7 @@ pub async fn me(state: web::Data<AppState>, who: Principal) -> Result<HttpRespon
         display_name: account.display_name,
         username: account.username,
         phone,
-        language: account.language,
+        language: account.language.to_string(),
         team_ids,
     }))
 }

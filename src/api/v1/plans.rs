@@ -9,13 +9,16 @@ use utoipa::ToSchema;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Principal, ValidJson};
 use crate::api::AppState;
-use crate::db::plans::{self, NewPlan, PlanRow};
-use crate::db::{self, catalog, DbError};
+use crate::db::plans::{self, PlanRow};
+use crate::db::DbError;
 use crate::domain::ErrorCode;
-use crate::domain::{time_zone, Invalid, Role};
-use crate::planning::Draft;
+use crate::domain::{Invalid, PlanStatus, Role};
+use crate::planning::draft::{
+    Draft, DraftHotspot, DraftKpis, DraftRoute, DraftStop, DraftUnassigned, Span, StoredDraftError,
+};
 use crate::push::messages::JemputNotices;
 use crate::workflow;
+use crate::workflow::plans::PlanOrder;
 
 /// Most dates one plan may cover.
 const MAX_DATES: usize = 14;
@@ -38,15 +41,6 @@ pub struct CreatePlan {
 }
 
 #[derive(Serialize, Deserialize, ToSchema)]
-#[serde(rename_all = "snake_case")]
-pub enum PlanStatus {
-    Queued,
-    Running,
-    Done,
-    Failed,
-}
-
-#[derive(Serialize, Deserialize, ToSchema)]
 pub struct PlanView {
     pub id: i64,
     pub region_id: i64,
@@ -59,7 +53,115 @@ pub struct PlanView {
     /// Why planning failed, when it did.
     pub error: Option<String>,
     /// The plan, when done.
-    pub draft: Option<Draft>,
+    pub draft: Option<DraftView>,
+}
+
+/// A finished plan as coordinators see it. Times are local to the region (`time_zone`), as
+/// `HH:MM`.
+#[derive(Serialize, Deserialize, ToSchema)]
+#[schema(as = Draft)]
+pub struct DraftView {
+    pub time_zone: String,
+    pub routes: Vec<DraftRouteView>,
+    pub unassigned: Vec<DraftUnassigned>,
+    /// Places where many requests sit close together: candidates for a pop-up service.
+    pub hotspots: Vec<DraftHotspot>,
+    pub kpis: DraftKpis,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[schema(as = DraftRoute)]
+pub struct DraftRouteView {
+    pub team_id: i64,
+    pub team_name: String,
+    pub date: NaiveDate,
+    pub leave: String,
+    pub back: String,
+    pub distance_km: f64,
+    pub travel_minutes: f64,
+    pub stops: Vec<DraftStopView>,
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+#[schema(as = DraftStop)]
+#[serde(tag = "type", rename_all = "snake_case")]
+pub enum DraftStopView {
+    Visit {
+        request_id: i64,
+        arrival: String,
+        start: String,
+        end: String,
+        /// The hour promised to the citizen: the planned start rounded down to the half hour,
+        /// and an hour and a half after.
+        promised_window: PromisedWindow,
+    },
+    Break {
+        start: String,
+        end: String,
+    },
+}
+
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct PromisedWindow {
+    pub start: String,
+    pub end: String,
+}
+
+impl DraftView {
+    /// The stored draft in the region's local time, each time read on its route's day (a
+    /// shift ending at midnight reads `24:00`).
+    fn of(draft: Draft) -> Result<DraftView, ApiError> {
+        let clock = super::views::region_clock(&draft.time_zone)?;
+        let routes = draft
+            .routes
+            .into_iter()
+            .map(|route: DraftRoute| {
+                let local = |at| clock.local_on(route.date, at);
+                let window = |span: Span| PromisedWindow {
+                    start: local(span.start),
+                    end: local(span.end),
+                };
+                DraftRouteView {
+                    team_id: route.team_id,
+                    team_name: route.team_name.clone(),
+                    date: route.date,
+                    leave: local(route.leave),
+                    back: local(route.back),
+                    distance_km: route.distance_km,
+                    travel_minutes: route.travel_minutes,
+                    stops: route
+                        .stops
+                        .iter()
+                        .map(|stop| match *stop {
+                            DraftStop::Visit {
+                                request_id,
+                                arrival,
+                                visit,
+                                promised,
+                            } => DraftStopView::Visit {
+                                request_id,
+                                arrival: local(arrival),
+                                start: local(visit.start),
+                                end: local(visit.end),
+                                promised_window: window(promised),
+                            },
+                            DraftStop::Break(span) => DraftStopView::Break {
+                                start: local(span.start),
+                                end: local(span.end),
+                            },
+                        })
+                        .collect(),
+                }
+            })
+            .collect();
+        Ok(DraftView {
+            time_zone: draft.time_zone,
+            routes,
+            unassigned: draft.unassigned,
+            hotspots: draft.hotspots,
+            kpis: draft.kpis,
+        })
+    }
 }
 
 fn utc(t: chrono::NaiveDateTime) -> DateTime<Utc> {
@@ -71,27 +173,34 @@ impl PlanView {
         let corrupt = |what: &str, e: serde_json::Error| {
             ApiError::internal(format!("stored plan {what} unreadable: {e}"))
         };
+        let (draft, error) = match row.draft_json.as_deref().map(Draft::from_stored) {
+            None => (None, row.error),
+            Some(Ok(draft)) => (Some(DraftView::of(draft)?), row.error),
+            // Shown as what it is rather than guessed at; publishing it is refused the same way.
+            Some(Err(StoredDraftError::Outdated { found })) => (
+                None,
+                Some(format!(
+                    "this draft was stored by an earlier version of Jemput (format {found}): \
+                     plan again"
+                )),
+            ),
+            Some(Err(StoredDraftError::Corrupt(e))) => {
+                return Err(ApiError::internal(format!(
+                    "stored plan draft unreadable: {e}"
+                )))
+            }
+        };
         Ok(PlanView {
             id: row.id,
             region_id: row.region_id,
             dates: serde_json::from_str(&row.dates).map_err(|e| corrupt("dates", e))?,
-            status: match row.status.as_str() {
-                plans::QUEUED => PlanStatus::Queued,
-                plans::RUNNING => PlanStatus::Running,
-                plans::DONE => PlanStatus::Done,
-                _ => PlanStatus::Failed,
-            },
+            status: row.status,
             time_limit_seconds: row.time_limit_ms as f64 / 1000.0,
             created_at: utc(row.created_at),
             started_at: row.started_at.map(utc),
             finished_at: row.finished_at.map(utc),
-            error: row.error,
-            draft: row
-                .draft_json
-                .as_deref()
-                .map(serde_json::from_str)
-                .transpose()
-                .map_err(|e| corrupt("draft", e))?,
+            error,
+            draft,
         })
     }
 }
@@ -139,44 +248,13 @@ pub async fn create(
         )
         .into());
     }
-    let dates_json =
-        serde_json::to_string(&dates).map_err(|e| ApiError::internal(e.to_string()))?;
-    let new = NewPlan {
+    let order = PlanOrder {
         region_id,
-        dates: dates_json,
-        status: plans::QUEUED.to_string(),
+        dates,
         time_limit_ms: i64::from(limit) * 1000,
         seed: i64::from(b.seed.unwrap_or(1)),
-        requested_by: Some(who.account_id),
-        created_at: db::now(),
     };
-    let actor = who.actor();
-    let first = dates[0];
-    let region = state
-        .db
-        .read(move |conn| catalog::region_find(conn, region_id))
-        .await
-        .map_err(|e| match e {
-            DbError::NotFound => {
-                Invalid::new("region_id", ErrorCode::UnknownReference, "no such region").into()
-            }
-            other => ApiError::from(other),
-        })?;
-    let zone = time_zone(&region.time_zone)
-        .map_err(|e| ApiError::internal(format!("stored time zone unreadable: {e}")))?;
-    let today = Utc::now().with_timezone(&zone).date_naive();
-    if first < today {
-        return Err(Invalid::new(
-            "dates",
-            ErrorCode::DateInPast,
-            format!("plan today ({today}) or later"),
-        )
-        .into());
-    }
-    let plan = state
-        .db
-        .write(move |conn| plans::insert(conn, &actor, new))
-        .await?;
+    let plan = workflow::plans::enqueue(&state.db, who.actor(), order).await?;
     let id = plan.id;
     Ok(HttpResponse::Accepted()
         .insert_header(("Location", format!("/v1/plans/{id}")))

@@ -11,16 +11,16 @@ use super::views::{etag, EventView, VisitRequestPage, VisitRequestView};
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{IdempotencyKey, IfMatch, Principal, ValidJson};
 use crate::api::AppState;
-use crate::db::catalog::{RegionRow, ServiceKindRow};
-use crate::db::requests::{self, Created, NewRequest, RequestChange, RequestFilter};
-use crate::db::{self, catalog, events, DbError};
+use crate::db::requests::{self, RequestFilter};
+use crate::db::{events, DbError};
 use crate::domain::ErrorCode;
 use crate::domain::{
-    bounded_text, AccessibilityNeed, BoundaryCache, Coordinates, Invalid, PreferredWindow,
-    Priority, RequestStatus, Role,
+    bounded_text, AccessibilityNeed, Coordinates, Invalid, PreferredWindow, Priority,
+    RequestStatus, Role,
 };
 use crate::push::messages::JemputNotices;
 use crate::workflow;
+use crate::workflow::intake::{Admission, Intake};
 
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -88,135 +88,6 @@ pub struct RequestQuery {
     pub offset: Option<i64>,
 }
 
-fn today_in(time_zone: &str) -> Result<NaiveDate, ApiError> {
-    let tz: chrono_tz::Tz = time_zone
-        .parse()
-        .map_err(|_| ApiError::internal(format!("stored zone {time_zone} unknown")))?;
-    Ok(chrono::Utc::now().with_timezone(&tz).date_naive())
-}
-
-/// Checks the dates against today in the region's zone: no past days, deadline after start,
-/// at most a year ahead.
-fn check_dates(earliest: NaiveDate, deadline: NaiveDate, today: NaiveDate) -> Result<(), Invalid> {
-    if earliest < today {
-        return Err(Invalid::new(
-            "earliest_date",
-            ErrorCode::DateInPast,
-            "must be today or later (in the region's time zone)",
-        ));
-    }
-    if deadline < earliest {
-        return Err(Invalid::new(
-            "deadline",
-            ErrorCode::DeadlineBeforeEarliest,
-            "must not be before earliest_date",
-        ));
-    }
-    if deadline > today + chrono::Duration::days(365) {
-        return Err(Invalid::new(
-            "deadline",
-            ErrorCode::TooFarAhead,
-            "must be within a year",
-        ));
-    }
-    Ok(())
-}
-
-fn not_found_as_field(field: &'static str, what: &'static str) -> impl FnOnce(DbError) -> ApiError {
-    move |e| match e {
-        DbError::NotFound => ApiError::from(Invalid::new(
-            field,
-            ErrorCode::UnknownReference,
-            format!("no such {what}"),
-        )),
-        other => other.into(),
-    }
-}
-
-/// A new request, parsed, waiting for the checks that need its region and service kind.
-struct Admission {
-    citizen_id: i64,
-    location: Coordinates,
-    address: String,
-    notes: Option<String>,
-    needs: Vec<AccessibilityNeed>,
-    earliest_date: NaiveDate,
-    deadline: NaiveDate,
-    preferred_windows: Vec<PreferredWindow>,
-    idempotency_key: Option<String>,
-    fingerprint: String,
-}
-
-impl Admission {
-    /// The row to store, once the service kind belongs to the region and is active, the pin is
-    /// inside the region's boundary, and the dates suit the region's calendar.
-    fn admit(
-        self,
-        boundaries: &BoundaryCache,
-        region: RegionRow,
-        kind: Option<ServiceKindRow>,
-    ) -> Result<NewRequest, ApiError> {
-        let kind = kind.filter(|k| k.active).ok_or_else(|| {
-            Invalid::new(
-                "service_kind_id",
-                ErrorCode::UnknownReference,
-                "no such service in this region",
-            )
-        })?;
-        if let Some(geojson) = &region.boundary_geojson {
-            let boundary = boundaries
-                .get(region.id, geojson)
-                .map_err(|e| ApiError::internal(format!("stored boundary: {e}")))?;
-            if !boundary.contains(self.location) {
-                return Err(Invalid::new(
-                    "location",
-                    ErrorCode::OutsideRegion,
-                    "the pin is outside the region's boundary",
-                )
-                .into());
-            }
-        }
-        check_dates(
-            self.earliest_date,
-            self.deadline,
-            today_in(&region.time_zone)?,
-        )?;
-        let windows = PreferredWindow::validate_all(
-            "preferred_windows",
-            self.preferred_windows,
-            self.earliest_date,
-            self.deadline,
-        )?;
-        // Bedridden citizens cannot wait long: they start one step up.
-        let priority = if self.needs.contains(&AccessibilityNeed::Bedridden) {
-            Priority::High
-        } else {
-            Priority::Normal
-        };
-        let now = db::now();
-        Ok(NewRequest {
-            citizen_id: self.citizen_id,
-            region_id: region.id,
-            service_kind_id: kind.id,
-            lat: self.location.lat,
-            lon: self.location.lon,
-            address: self.address,
-            notes: self.notes,
-            accessibility_needs: serde_json::to_string(&self.needs).map_err(ApiError::internal)?,
-            priority,
-            earliest_date: self.earliest_date,
-            deadline: self.deadline,
-            preferred_windows: serde_json::to_string(&windows).map_err(ApiError::internal)?,
-            status: RequestStatus::Submitted,
-            version: 1,
-            idempotency_fingerprint: self.idempotency_key.as_ref().map(|_| self.fingerprint),
-            idempotency_key: self.idempotency_key,
-            created_at: now,
-            updated_at: now,
-        })
-    }
-}
-
 /// Request a visit.
 ///
 /// Send an `Idempotency-Key` (e.g. a UUID made when the citizen pressed "send"): retrying with the
@@ -263,9 +134,10 @@ pub async fn create(
     needs.sort_by_key(|n| n.as_str());
     needs.dedup();
 
-    let (region_id, kind_id) = (input.region_id, input.service_kind_id);
     let admission = Admission {
         citizen_id: who.account_id,
+        region_id: input.region_id,
+        service_kind_id: input.service_kind_id,
         location,
         address,
         notes,
@@ -273,50 +145,14 @@ pub async fn create(
         earliest_date: input.earliest_date,
         deadline: input.deadline,
         preferred_windows: input.preferred_windows,
-        idempotency_key: key.0.clone(),
-        fingerprint: fingerprint.clone(),
+        idempotency: key.0.map(|key| (key, fingerprint)),
     };
-    let actor = who.actor();
-    let app = state.clone();
-    // One transaction: the region and service kind read, the checks that need them, the
-    // idempotency lookup and the insert (a request that fails a check commits nothing).
-    let outcome = state
-        .db
-        .write(move |conn| {
-            let (region, kind) = catalog::region_with_kind(conn, region_id, kind_id)?;
-            match admission.admit(&app.boundaries, region, kind) {
-                Ok(new) => requests::insert(conn, &actor, new).map(Ok),
-                Err(refused) => Ok(Err(refused)),
-            }
-        })
-        .await;
-    let created = match outcome {
-        Ok(Ok(created)) => created,
-        Ok(Err(refused)) => return Err(refused),
-        // Two concurrent creates with one key: the loser answers with the winner's row.
-        Err(DbError::Duplicate(_)) if key.0.is_some() => {
-            let (citizen, k, fp) = (
-                who.account_id,
-                key.0.clone().unwrap_or_default(),
-                fingerprint.clone(),
-            );
-            state
-                .db
-                .read(move |conn| requests::resolve_key_race(conn, citizen, &k, Some(&fp)))
-                .await?
-        }
-        Err(e) => return Err(not_found_as_field("region_id", "region")(e)),
-    };
-    let (row, replayed) = match created {
-        Created::New(row) => (row, false),
-        Created::Replayed(row) => (row, true),
-        Created::KeyReused => {
-            return Err(ApiError::new(
-                ErrorCode::IdempotencyKeyReused,
-                "this Idempotency-Key was already used for a different request",
-            )
-            .with_field("Idempotency-Key"))
-        }
+    let intake =
+        workflow::intake::submit(&state.db, state.boundaries.clone(), who.actor(), admission)
+            .await?;
+    let (row, replayed) = match intake {
+        Intake::New(row) => (row, false),
+        Intake::Replayed(row) => (row, true),
     };
     if !replayed {
         tracing::info!(
@@ -491,28 +327,10 @@ pub async fn list(
     Ok(HttpResponse::Ok().json(VisitRequestPage::from_rows(rows, total, limit, offset)?))
 }
 
-async fn apply_change(
-    state: &AppState,
-    who: &Principal,
-    req: &HttpRequest,
-    id: i64,
-    version: i32,
-    allowed: fn(RequestStatus) -> bool,
-    change: RequestChange,
-) -> Result<HttpResponse, ApiError> {
-    let row = visible(state, who, id).await?;
-    let updated = workflow::requests::change(
-        &state.db,
-        who.actor(),
-        &row,
-        version,
-        allowed,
-        change,
-        JemputNotices,
-    )
-    .await?;
+/// The answer to a change of a request: the request as it is now.
+fn changed(req: &HttpRequest, updated: requests::RequestRow) -> Result<HttpResponse, ApiError> {
     let view = VisitRequestView::try_from(updated)?;
-    tracing::info!(request_id = id, path = %req.path(), "visit request changed");
+    tracing::info!(request_id = view.id, path = %req.path(), "visit request changed");
     Ok(HttpResponse::Ok()
         .insert_header(etag(view.version))
         .json(view))
@@ -543,16 +361,17 @@ pub async fn cancel(
         Some(r) => Some(bounded_text("reason", r, 0, 300)?).filter(|r| !r.is_empty()),
         None => None,
     };
-    apply_change(
-        &state,
-        &who,
-        &req,
-        path.into_inner(),
+    let seen = visible(&state, &who, path.into_inner()).await?;
+    let updated = workflow::requests::cancel(
+        &state.db,
+        who.actor(),
+        &seen,
         version.0,
-        RequestStatus::is_cancellable,
-        RequestChange::Cancel { reason },
+        reason,
+        JemputNotices,
     )
-    .await
+    .await?;
+    changed(&req, updated)
 }
 
 /// Replace the days that suit the citizen.
@@ -576,25 +395,17 @@ pub async fn set_preferred_windows(
     body: ValidJson<PreferredWindowsChange>,
 ) -> Result<HttpResponse, ApiError> {
     who.require(&[Role::Citizen, Role::Coordinator, Role::Admin])?;
-    let id = path.into_inner();
-    let row = visible(&state, &who, id).await?;
-    let windows = PreferredWindow::validate_all(
-        "preferred_windows",
-        body.0.preferred_windows,
-        row.earliest_date,
-        row.deadline,
-    )?;
-    let json = serde_json::to_string(&windows).map_err(ApiError::internal)?;
-    apply_change(
-        &state,
-        &who,
-        &req,
-        id,
+    let seen = visible(&state, &who, path.into_inner()).await?;
+    let updated = workflow::requests::set_preferred_windows(
+        &state.db,
+        who.actor(),
+        &seen,
         version.0,
-        RequestStatus::accepts_preference_changes,
-        RequestChange::PreferredWindows(json),
+        body.0.preferred_windows,
+        JemputNotices,
     )
-    .await
+    .await?;
+    changed(&req, updated)
 }
 
 /// Set a request's priority (coordinators, admins).
@@ -618,47 +429,22 @@ pub async fn set_priority(
     body: ValidJson<PriorityChange>,
 ) -> Result<HttpResponse, ApiError> {
     who.require(&[Role::Coordinator, Role::Admin])?;
-    let change = RequestChange::Priority(body.0.priority);
-    apply_change(
-        &state,
-        &who,
-        &req,
-        path.into_inner(),
+    let seen = visible(&state, &who, path.into_inner()).await?;
+    let updated = workflow::requests::set_priority(
+        &state.db,
+        who.actor(),
+        &seen,
         version.0,
-        |s| !matches!(s, RequestStatus::Completed | RequestStatus::Cancelled),
-        change,
+        body.0.priority,
+        JemputNotices,
     )
-    .await
+    .await?;
+    changed(&req, updated)
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn dates_are_checked_against_today() {
-        let d = |s: &str| s.parse::<NaiveDate>().unwrap();
-        let today = d("2026-11-22");
-        assert!(check_dates(d("2026-11-22"), d("2026-11-30"), today).is_ok());
-        assert_eq!(
-            check_dates(d("2026-11-21"), d("2026-11-30"), today)
-                .unwrap_err()
-                .code,
-            ErrorCode::DateInPast
-        );
-        assert_eq!(
-            check_dates(d("2026-11-25"), d("2026-11-24"), today)
-                .unwrap_err()
-                .code,
-            ErrorCode::DeadlineBeforeEarliest
-        );
-        assert_eq!(
-            check_dates(d("2026-11-25"), d("2027-12-24"), today)
-                .unwrap_err()
-                .code,
-            ErrorCode::TooFarAhead
-        );
-    }
 
     #[test]
     fn bbox_must_be_ordered_and_in_range() {

@@ -8,13 +8,14 @@ use chrono::{DateTime, NaiveDate, NaiveDateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
+use super::views::region_clock;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{IfNoneMatch, Principal, ValidJson};
 use crate::api::AppState;
 use crate::db::fieldwork::FieldEvent;
 use crate::db::{catalog, routes, DbError};
 use crate::domain::ErrorCode;
-use crate::domain::{bounded_text, time_zone, Coordinates, FieldEventKind, Invalid, Role};
+use crate::domain::{bounded_text, Coordinates, FieldEventKind, Invalid, Role};
 use crate::push::messages::JemputNotices;
 use crate::workflow::field_reports::{self, EventResult};
 
@@ -84,9 +85,8 @@ pub async fn my_route(
             DbError::NotFound => ApiError::not_found("route"),
             other => other.into(),
         })?;
-    let zone = time_zone(&region.time_zone)
-        .map_err(|e| ApiError::internal(format!("stored time zone unreadable: {e}")))?;
-    let today = Utc::now().with_timezone(&zone).date_naive();
+    let clock = region_clock(&region.time_zone)?;
+    let today = clock.today();
     let phone_allowed = date == today || date == today.succ_opt().unwrap_or(today);
     // The same version reads differently once citizens' phones show: a copy from before must
     // not be answered 304.
@@ -95,12 +95,7 @@ pub async fn my_route(
     if held.matches(&tag.1) {
         return Ok(HttpResponse::NotModified().insert_header(tag).finish());
     }
-    let local = |t: NaiveDateTime| {
-        DateTime::<Utc>::from_naive_utc_and_offset(t, Utc)
-            .with_timezone(&zone)
-            .format("%H:%M")
-            .to_string()
-    };
+    let local = |t: NaiveDateTime| clock.local(t);
     let mut views = Vec::with_capacity(stops.len());
     for s in stops {
         let needs: Vec<String> = serde_json::from_str(&s.request.accessibility_needs)

@@ -11,8 +11,8 @@ use crate::db::catalog::{MemberRow, RegionRow, ServiceKindRow, TeamRow};
 use crate::db::events::EventRow;
 use crate::db::requests::RequestRow;
 use crate::domain::{
-    AccessibilityNeed, Coordinates, Platform, PreferredWindow, Priority, RequestStatus, Role,
-    VehicleProfile, WeeklyShiftPattern,
+    AccessibilityNeed, Coordinates, Platform, PreferredWindow, Priority, RegionClock,
+    RequestStatus, Role, VehicleProfile, WeeklyShiftPattern,
 };
 
 fn utc(t: chrono::NaiveDateTime) -> DateTime<Utc> {
@@ -22,6 +22,16 @@ fn utc(t: chrono::NaiveDateTime) -> DateTime<Utc> {
 fn stored<T: serde::de::DeserializeOwned>(what: &str, json: &str) -> Result<T, ApiError> {
     serde_json::from_str(json)
         .map_err(|e| ApiError::internal(format!("stored {what} unreadable: {e}")))
+}
+
+/// The clock of a region's stored zone name.
+pub(crate) fn region_clock(time_zone: &str) -> Result<RegionClock, ApiError> {
+    RegionClock::of_zone(time_zone).map_err(|e| {
+        ApiError::internal(format!(
+            "stored time zone {time_zone} unreadable: {}",
+            e.message
+        ))
+    })
 }
 
 fn stored_enum<T: std::str::FromStr<Err = String>>(what: &str, text: &str) -> Result<T, ApiError> {
@@ -121,7 +131,7 @@ impl From<EventRow> for EventView {
     fn from(e: EventRow) -> Self {
         Self {
             id: e.id,
-            action: e.action,
+            action: e.action.to_string(),
             actor_id: e.actor_id,
             before: e.before_json.and_then(|s| serde_json::from_str(&s).ok()),
             after: e.after_json.and_then(|s| serde_json::from_str(&s).ok()),

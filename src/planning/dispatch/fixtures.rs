@@ -4,11 +4,12 @@
 
 use chrono::{NaiveDate, NaiveDateTime};
 
-use super::{Clock, EditError};
+use super::EditError;
 use crate::db::catalog::{RegionRow, ServiceKindRow, TeamRow};
 use crate::db::dispatch::{AbsenceRow, LiveRoute, LiveStop, Snapshot};
 use crate::db::requests::RequestRow;
 use crate::db::routes::{RouteRow, StopRow};
+use crate::domain::RegionClock;
 use crate::domain::{ErrorCode, Priority, RequestStatus};
 
 pub const TEAM_A: i64 = 10;
@@ -21,14 +22,16 @@ pub fn monday() -> NaiveDate {
     NaiveDate::from_ymd_opt(2026, 11, 23).unwrap()
 }
 
-pub fn jakarta() -> Clock {
-    Clock::of_zone("Asia/Jakarta").unwrap()
+pub fn jakarta() -> RegionClock {
+    RegionClock::of_zone("Asia/Jakarta").unwrap()
 }
 
 /// `HH:MM` local on `date`, as stored (UTC).
 pub fn at(date: NaiveDate, hhmm: &str) -> NaiveDateTime {
-    let minutes = crate::planning::minutes_of(hhmm).unwrap();
-    jakarta().utc(date, minutes as f64).unwrap()
+    let minutes = crate::domain::TimeOfDay::try_from(hhmm.to_string())
+        .unwrap()
+        .minutes();
+    jakarta().utc(date, f64::from(minutes)).unwrap()
 }
 
 fn epoch() -> NaiveDateTime {

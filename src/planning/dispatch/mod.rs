@@ -7,9 +7,9 @@
 //!
 //! One concern a file: `operations` (the changes by hand), `replan` (a day planned again),
 //! `timing` (a route's new content timed by the planner), `preview` (the edit to store and
-//! the before/after a coordinator reads), `clock` (the region's local time) and `day_tag`.
+//! the before/after a coordinator reads) and `day_tag`. Local times come from the region's
+//! [`RegionClock`].
 
-mod clock;
 mod day_tag;
 #[cfg(test)]
 mod fixtures;
@@ -26,9 +26,9 @@ use super::made_on_route;
 use crate::db::catalog::{ServiceKindRow, TeamRow};
 use crate::db::dispatch::{LiveStop, RouteEdit, Snapshot};
 use crate::db::requests::RequestRow;
-use crate::domain::{ErrorCode, Invalid};
+use crate::domain::clock::NoSuchLocalTime;
+use crate::domain::{ErrorCode, Invalid, RegionClock};
 
-pub use clock::{region_clock, Clock};
 pub use day_tag::day_tag;
 pub use operations::propose_route_op;
 pub use replan::{propose_replan, replan_problem};
@@ -51,6 +51,18 @@ impl From<Invalid> for EditError {
     fn from(e: Invalid) -> Self {
         EditError::Invalid(e)
     }
+}
+
+impl From<NoSuchLocalTime> for EditError {
+    fn from(e: NoSuchLocalTime) -> Self {
+        internal(e)
+    }
+}
+
+/// The clock of the snapshot's region.
+pub fn region_clock(snapshot: &Snapshot) -> Result<RegionClock, EditError> {
+    RegionClock::of_zone(&snapshot.region.time_zone)
+        .map_err(|e| internal(format!("stored time zone unreadable: {}", e.message)))
 }
 
 fn conflict(code: ErrorCode, message: impl Into<String>) -> EditError {

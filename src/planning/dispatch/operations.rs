@@ -10,18 +10,19 @@ use super::preview::{proposal, Outcome};
 use super::timing::{issues_now, time_sequence, Timed};
 use super::{conflict, made, EditError, Proposal, RouteOp, Work};
 use crate::db::dispatch::{LiveRoute, LiveStop, Snapshot};
+use crate::domain::EventAction;
 use crate::domain::{ErrorCode, Invalid};
 
 impl RouteOp {
-    fn action(&self) -> &'static str {
+    fn action(&self) -> EventAction {
         match self {
-            RouteOp::Move { .. } => "stop_moved",
-            RouteOp::Reorder { .. } => "stops_reordered",
-            RouteOp::Swap { .. } => "stops_swapped",
-            RouteOp::Pin { pinned: true, .. } => "stop_pinned",
-            RouteOp::Pin { pinned: false, .. } => "stop_unpinned",
-            RouteOp::Lock { locked: true } => "route_locked",
-            RouteOp::Lock { locked: false } => "route_unlocked",
+            RouteOp::Move { .. } => EventAction::StopMoved,
+            RouteOp::Reorder { .. } => EventAction::StopsReordered,
+            RouteOp::Swap { .. } => EventAction::StopsSwapped,
+            RouteOp::Pin { pinned: true, .. } => EventAction::StopPinned,
+            RouteOp::Pin { pinned: false, .. } => EventAction::StopUnpinned,
+            RouteOp::Lock { locked: true } => EventAction::RouteLocked,
+            RouteOp::Lock { locked: false } => EventAction::RouteUnlocked,
         }
     }
 }
@@ -606,6 +607,9 @@ mod tests {
         };
         assert!(!change.locked);
         assert!(!change.tell_team);
-        assert_eq!(proposal.edit.action, "route_unlocked");
+        assert_eq!(
+            proposal.edit.action,
+            crate::domain::EventAction::RouteUnlocked
+        );
     }
 }

@@ -12,8 +12,9 @@ use super::{
 };
 use crate::db::dispatch::{LiveStop, RouteChange, RouteEdit, Snapshot};
 use crate::db::routes::{PublishRoute, PublishStop};
+use crate::domain::EventAction;
 use crate::domain::RequestStatus;
-use crate::planning::{minutes_of, promised};
+use crate::planning::draft::promised_minutes;
 
 /// Everything a change worked out needs to become a [`Proposal`].
 pub(super) struct Outcome<'s> {
@@ -22,7 +23,7 @@ pub(super) struct Outcome<'s> {
     /// Issues per (request, code) and per (team, date, code) before the change.
     pub(super) issues_before: HashSet<(String, String)>,
     pub(super) dropped: Vec<DroppedStop>,
-    pub(super) action: &'static str,
+    pub(super) action: EventAction,
     pub(super) detail: serde_json::Value,
     pub(super) absence: Option<(i64, NaiveDate, String)>,
 }
@@ -73,22 +74,11 @@ pub(super) fn proposal(snapshot: &Snapshot, outcome: Outcome<'_>) -> Result<Prop
                         && planned_start >= s.stop.window_start
                         && planned_start <= s.stop.window_end
                 });
-            let (window_start, window_end, window_local) = if keeps_window {
-                (
-                    live.stop.window_start,
-                    live.stop.window_end,
-                    (
-                        clock_of.local(live.stop.window_start),
-                        clock_of.local(live.stop.window_end),
-                    ),
-                )
+            let (window_start, window_end) = if keeps_window {
+                (live.stop.window_start, live.stop.window_end)
             } else if let Some(t) = times {
-                let window = promised(t.start);
-                (
-                    clock_of.utc(key.1, clock_minutes(&window.start)?)?,
-                    clock_of.utc(key.1, clock_minutes(&window.end)?)?,
-                    (window.start, window.end),
-                )
+                let (from, to) = promised_minutes(t.start);
+                (clock_of.utc(key.1, from)?, clock_of.utc(key.1, to)?)
             } else {
                 return Err(internal("a stop without times and without a window"));
             };
@@ -130,7 +120,7 @@ pub(super) fn proposal(snapshot: &Snapshot, outcome: Outcome<'_>) -> Result<Prop
                         clock_of.local(s.stop.window_end),
                     ]
                 }),
-                window_after: [window_local.0.clone(), window_local.1.clone()],
+                window_after: [clock_of.local(window_start), clock_of.local(window_end)],
                 window_changed,
                 issues,
             });
@@ -140,7 +130,6 @@ pub(super) fn proposal(snapshot: &Snapshot, outcome: Outcome<'_>) -> Result<Prop
                 planned_end,
                 window_start,
                 window_end,
-                window_local,
                 pinned: work.pinned,
             });
         }
@@ -241,10 +230,6 @@ pub(super) fn proposal(snapshot: &Snapshot, outcome: Outcome<'_>) -> Result<Prop
             citizens_told,
         },
     })
-}
-
-fn clock_minutes(text: &str) -> Result<f64, EditError> {
-    minutes_of(text).map(|m| m as f64).map_err(internal)
 }
 
 fn round2(x: f64) -> f64 {

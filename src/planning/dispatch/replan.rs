@@ -12,8 +12,10 @@ use super::timing::{Timed, Times};
 use super::{conflict, internal, made, DayReplan, DroppedStop, EditError, Proposal, Work};
 use crate::db::dispatch::{DayState, LiveRoute, LiveStop, Snapshot};
 use crate::db::plans::Placement;
+use crate::domain::clock::hh_mm;
+use crate::domain::EventAction;
 use crate::domain::{ErrorCode, RequestStatus};
-use crate::planning::{build_problem, clock, PlanInput};
+use crate::planning::{build_problem, PlanInput};
 
 /// The planner's problem for re-planning `replan.date`: the day's stops (those made stay put,
 /// locked routes and pins are kept, an absent team's visits go to the others).
@@ -227,12 +229,12 @@ pub fn propose_replan(
     dropped.sort_by_key(|d| d.request_id);
     let (action, detail) = match &replan.absent {
         Some((team, reason)) => (
-            "team_absent",
+            EventAction::TeamAbsent,
             serde_json::json!({"op": "team_absent", "team_id": team, "reason": reason}),
         ),
         None => (
-            "day_replanned",
-            serde_json::json!({"op": "day_replanned", "from": replan.from.map(clock)}),
+            EventAction::DayReplanned,
+            serde_json::json!({"op": "day_replanned", "from": replan.from.map(hh_mm)}),
         ),
     };
     let mut proposal = proposal(
