@@ -11,7 +11,9 @@
 //! pushes. Data flows `api → workflow → planning/db/push → domain`.
 
 pub mod field_reports;
+pub mod live;
 mod notify;
+pub mod positions;
 pub mod publish;
 pub mod rebalance;
 pub mod requests;

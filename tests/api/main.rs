@@ -16,6 +16,7 @@ mod dispatch;
 mod http;
 mod instances;
 mod journey;
+mod live;
 mod migrations;
 mod plans;
 mod push;

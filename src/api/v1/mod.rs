@@ -5,6 +5,7 @@ pub mod auth;
 pub mod catalog;
 pub mod devices;
 pub mod dispatch;
+pub mod live;
 pub mod me;
 pub mod plans;
 pub mod requests;
