@@ -11,6 +11,7 @@ mod access;
 mod auth;
 mod catalog;
 mod concurrency;
+mod console;
 mod contract;
 mod dispatch;
 mod http;
