@@ -112,6 +112,7 @@ pub fn routes(auth_limit: AuthRateLimit) -> impl FnOnce(&mut ServiceConfig) {
                 .service(v1::requests::list)
                 .service(v1::requests::get)
                 .service(v1::requests::request_events)
+                .service(v1::visit_link::visit_link)
                 .service(v1::requests::cancel)
                 .service(v1::requests::set_preferred_windows)
                 .service(v1::requests::set_priority)

@@ -1,10 +1,13 @@
-//! The coordinators' console: a web page served by the service itself at `/console/`, its
-//! files embedded in the binary (`src/console/assets`: plain ES modules, Leaflet vendored with
-//! its licence), so `serve --demo` is all a coordinator needs. The page talks only to the
-//! public API (`/v1`), as the phone apps do; this module only hands out files.
+//! The coordinators' console and the citizen's visit page ([`visit`]). The console is a web
+//! page served by the service itself at `/console/`, its files embedded in the binary
+//! (`src/console/assets`: plain ES modules, Leaflet vendored with its licence), so
+//! `serve --demo` is all a coordinator needs. The page talks only to the public API (`/v1`),
+//! as the phone apps do; this module only hands out its files.
 //!
 //! Every script and style is a file (no inline `<script>` or `style=`), so a strict
 //! Content-Security-Policy (`script-src 'self'`) works.
+
+pub mod visit;
 
 use actix_web::http::header;
 use actix_web::{web, HttpRequest, HttpResponse};
@@ -19,9 +22,10 @@ struct Assets;
 const DISTRICTS: &str = include_str!("../../assets/kulon_progo_districts.geojson");
 const VILLAGES: &str = include_str!("../../assets/kulon_progo_villages.geojson");
 
-/// `/console`, `/console/` and the page's files.
+/// `/console`, `/console/` and the page's files; the citizen's visit page `/v/{token}`.
 pub fn routes(cfg: &mut web::ServiceConfig) {
-    cfg.route("/console", web::get().to(to_console))
+    cfg.route("/v/{token}", web::get().to(visit::page))
+        .route("/console", web::get().to(to_console))
         .route("/console/geo/districts.geojson", web::get().to(districts))
         .route("/console/geo/villages.geojson", web::get().to(villages))
         .route("/console/{path:.*}", web::get().to(asset));

@@ -13,6 +13,7 @@ pub mod positions;
 pub mod requests;
 pub mod routes;
 pub mod schema;
+pub mod visit_page;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

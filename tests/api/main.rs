@@ -25,3 +25,4 @@ mod rebalancing;
 mod requests;
 mod stored_enums;
 mod validation;
+mod visit_page;

@@ -11,3 +11,4 @@ pub mod plans;
 pub mod requests;
 pub mod routes;
 pub mod views;
+pub mod visit_link;
