@@ -9,7 +9,7 @@ use reqwest::Method;
 use serde_json::{json, Value};
 
 use crate::both_backends;
-use crate::helpers::{spawn, Backend, TestApp, WATES};
+use crate::helpers::{spawn, spawn_second_instance, Backend, TestApp, WATES};
 use crate::rebalancing::{change, crew, day_routes, route_of, stop_ids};
 
 /// One server-sent event.
@@ -403,7 +403,35 @@ async fn stored_positions(app: &TestApp, region_id: i64) -> (i64, usize) {
         .unwrap()
 }
 
+/// A console connected to one instance hears what is written through another, and resumes
+/// from the other after losing the first: the feed lives in the database, not in a process.
+async fn a_console_on_one_instance_hears_another(backend: Backend) {
+    let first = spawn(backend).await;
+    let admin = first.admin().await;
+    let region = first.region(&admin, "Kulon Progo").await;
+    let second = spawn_second_instance(&first, |_| {}).await;
+    let mut console = Stream::open(&second, region.id, &region.coordinator, None).await;
+    let ready = console.next().await.unwrap();
+    let r = positions(
+        &first,
+        &region.officer,
+        json!([{"client_position_id": "via-first", "at": now(), "lat": WATES.0, "lon": WATES.1}]),
+    )
+    .await;
+    assert_eq!(results(&r), ["stored"]);
+    let heard = console
+        .next()
+        .await
+        .expect("the position, through the other instance");
+    assert_eq!((heard.kind.as_str(), heard.id), ("position", ready.id + 1));
+    drop(console);
+    let mut resumed = Stream::open(&first, region.id, &region.coordinator, Some(ready.id)).await;
+    assert_eq!(resumed.next().await.unwrap().kind, "ready");
+    assert_eq!(resumed.next().await.unwrap(), heard);
+}
+
 both_backends!(
+    a_console_on_one_instance_hears_another,
     stream_carries_route_changes_reports_and_positions_and_resumes,
     a_region_stream_is_for_that_regions_staff_only,
     position_batches_are_idempotent_and_checked,

@@ -3,7 +3,9 @@
 A coordinator signs in, plans, watches the progress, publishes, moves a stop to another team
 with the keyboard, reads the API's preview and applies it; the API shows the change; a second
 browser session sees it arrive over the live stream; an officer's positions (sent through the
-API, as the phone does) move the team's marker; the page switches to English. Screenshots go
+API, as the phone does) move the team's marker; a team reports a visit done and the next
+citizen's visit page shows it on its way with an expected arrival; the page switches to
+English. Screenshots go
 to docs/screenshots/. Usage: console_test.py BINARY (run by tests/browser/run.sh).
 """
 
@@ -170,6 +172,26 @@ def scenario(base):
             expect(marker).to_have_attribute("data-lon", f"{lon:.5f}")
             time.sleep(0.01)
         coordinator.screenshot(path=str(SHOTS / "console-live.png"))
+
+        # A team finishes a visit: the next citizen's page shows the team on its way.
+        routes = api(base, "GET", f"/v1/routes?date={day}", coord_token)["routes"]
+        for n in range(1, 9):
+            officer = token(base, f"petugas{n}")
+            team = api(base, "GET", "/v1/me", officer)["team_ids"][0]
+            route = next((r for r in routes if r["team_id"] == team and len(r["stops"]) >= 2), None)
+            if route:
+                break
+        first_stop, next_stop = route["stops"][0]["request_id"], route["stops"][1]["request_id"]
+        now = datetime.now(timezone.utc).isoformat()
+        answer = api(base, "POST", "/v1/me/events", officer,
+                     {"events": [{"id": "browser-done-1", "kind": "completed", "request_id": first_stop, "at": now}]})
+        assert answer["results"][0]["result"] == "applied", answer
+        link = api(base, "GET", f"/v1/requests/{next_stop}/visit-link", coord_token)["url"]
+        phone = browser.new_context(viewport={"width": 360, "height": 640}).new_page()
+        phone.goto(base + link)
+        expect(phone.locator("body")).to_contain_text("Tim sedang dalam perjalanan")
+        expect(phone.locator("body")).to_contain_text("Perkiraan tiba")
+        phone.screenshot(path=str(SHOTS / "visit-page.png"))
 
         # English on request.
         coordinator.get_by_label("Bahasa").select_option("en")
