@@ -88,6 +88,18 @@ impl Stream {
         }
     }
 
+    /// True when the server ends the stream within `wait` (events before the end are skipped).
+    async fn ends_within(&mut self, wait: Duration) -> bool {
+        let deadline = tokio::time::Instant::now() + wait;
+        loop {
+            match tokio::time::timeout_at(deadline, self.response.chunk()).await {
+                Ok(Ok(Some(_))) => continue,
+                Ok(Ok(None)) => return true,
+                Ok(Err(_)) | Err(_) => return false,
+            }
+        }
+    }
+
     /// Events until one of `kind` has arrived (it included).
     async fn until(&mut self, kind: &str) -> Vec<Event> {
         let mut seen = Vec::new();
@@ -430,7 +442,26 @@ async fn a_console_on_one_instance_hears_another(backend: Backend) {
     assert_eq!(resumed.next().await.unwrap(), heard);
 }
 
+/// The stream ends when the access token that opened it expires: a signed-out coordinator
+/// stops watching, and the console reconnects with a fresh token and `Last-Event-ID`.
+async fn the_stream_ends_when_its_token_expires(backend: Backend) {
+    let app = spawn(backend).await;
+    let admin = app.admin().await;
+    let region = app.region(&admin, "Kulon Progo").await;
+    // A token of three seconds, signed as the service signs (settings allow 60 s at least).
+    let me = app.get("/v1/me", &region.coordinator).await.body["id"]
+        .as_i64()
+        .unwrap();
+    let short = jemput::auth::TokenKeys::new(&app.settings.auth.jwt_secret, 3)
+        .issue(me, jemput::domain::Role::Coordinator, Some(region.id))
+        .unwrap();
+    let mut console = Stream::open(&app, region.id, &short, None).await;
+    assert_eq!(console.next().await.unwrap().kind, "ready");
+    assert!(console.ends_within(Duration::from_secs(8)).await);
+}
+
 both_backends!(
+    the_stream_ends_when_its_token_expires,
     a_console_on_one_instance_hears_another,
     stream_carries_route_changes_reports_and_positions_and_resumes,
     a_region_stream_is_for_that_regions_staff_only,

@@ -205,7 +205,8 @@ pub async fn record_positions(
 /// `route_changed` (`{action, dates, routes: [{team_id, date, version}]}`: reload those days),
 /// `field_report` (`{team_id, request_id, report, status, at}`), `on_the_way` (`{team_id,
 /// request_id, eta}`) and `position` (`{account_id, team_ids, at, lat, lon, accuracy_m}`).
-/// Each event has an `id:`; reconnect with `Last-Event-ID` to get every event after it. The
+/// Each event has an `id:`; reconnect with `Last-Event-ID` to get every event after it (the
+/// stream ends when the access token expires: reconnect with a fresh one). The
 /// first event, `ready` (`{region_id, last_event_id}`), carries the id to resume from when
 /// nothing else arrives; a comment line every 15 s keeps idle connections open. Send the
 /// bearer token in the `Authorization` header (read the stream with `fetch`).
@@ -272,6 +273,7 @@ pub async fn region_stream(
         state,
         region_id,
         after,
+        expires_at: who.expires_at,
         pending: VecDeque::from([Bytes::from(first)]),
         last_sent: Instant::now(),
     };
@@ -291,6 +293,9 @@ struct Cursor {
     region_id: i64,
     /// The number of the last event queued for this console.
     after: i64,
+    /// The access token's expiry (Unix seconds): the stream ends then, and the console
+    /// reconnects with a fresh token and `Last-Event-ID`, losing nothing.
+    expires_at: i64,
     pending: VecDeque<Bytes>,
     last_sent: Instant,
 }
@@ -299,6 +304,9 @@ impl Cursor {
     /// The next chunk to send; None ends the stream (the client reconnects and resumes).
     async fn next(mut self) -> Option<(Result<Bytes, Infallible>, Self)> {
         loop {
+            if Utc::now().timestamp() >= self.expires_at {
+                return None;
+            }
             if let Some(chunk) = self.pending.pop_front() {
                 self.last_sent = Instant::now();
                 return Some((Ok(chunk), self));

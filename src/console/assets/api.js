@@ -1,8 +1,11 @@
-// The public API, as the console uses it: a bearer token kept for the tab's life, JSON in and
+// The public API, as the console uses it: bearer tokens kept for the tab's life (renewed
+// with the refresh token when the short-lived access token expires), JSON in and
 // out, errors as {status, code, message}, and the region's live stream read with fetch (an
 // EventSource cannot send the Authorization header).
 
 let token = sessionStorage.getItem('jemput.token');
+let refreshToken = sessionStorage.getItem('jemput.refresh');
+let refreshing = null;
 
 export class ApiError extends Error {
   constructor(status, body) {
@@ -16,19 +19,59 @@ export function signedIn() {
   return Boolean(token);
 }
 
-export function signOut() {
-  token = null;
-  sessionStorage.removeItem('jemput.token');
+function keep(tokens) {
+  token = tokens.access_token;
+  refreshToken = tokens.refresh_token;
+  sessionStorage.setItem('jemput.token', token);
+  sessionStorage.setItem('jemput.refresh', refreshToken);
 }
 
-export async function call(method, path, body, headers = {}) {
+export function signOut() {
+  if (refreshToken) {
+    fetch('/v1/auth/logout', {
+      method: 'POST',
+      keepalive: true,
+      headers: { 'content-type': 'application/json' },
+      body: JSON.stringify({ refresh_token: refreshToken }),
+    }).catch(() => {});
+  }
+  token = null;
+  refreshToken = null;
+  sessionStorage.removeItem('jemput.token');
+  sessionStorage.removeItem('jemput.refresh');
+}
+
+/// Access tokens live minutes: a 401 trades the refresh token for new ones, once for all the
+/// calls that hit it at the same moment. False when the session is over.
+async function renew() {
+  if (!refreshToken) return false;
+  refreshing ||= fetch('/v1/auth/refresh', {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify({ refresh_token: refreshToken }),
+  }).then(async (response) => {
+    if (!response.ok) return false;
+    keep(await response.json());
+    return true;
+  }).catch(() => false).finally(() => { refreshing = null; });
+  return refreshing;
+}
+
+async function send(method, path, body, headers) {
   const init = { method, headers: { ...headers } };
   if (token) init.headers.authorization = `Bearer ${token}`;
   if (body !== undefined) {
     init.headers['content-type'] = 'application/json';
     init.body = JSON.stringify(body);
   }
-  const response = await fetch(path, init);
+  return fetch(path, init);
+}
+
+export async function call(method, path, body, headers = {}) {
+  let response = await send(method, path, body, headers);
+  if (response.status === 401 && !path.startsWith('/v1/auth/') && (await renew())) {
+    response = await send(method, path, body, headers);
+  }
   const text = await response.text();
   const data = text ? JSON.parse(text) : null;
   if (!response.ok) throw new ApiError(response.status, data);
@@ -39,8 +82,7 @@ export const get = (path) => call('GET', path).then((r) => r.data);
 
 export async function signIn(username, password) {
   const { data } = await call('POST', '/v1/auth/login', { username, password });
-  token = data.access_token;
-  sessionStorage.setItem('jemput.token', token);
+  keep(data);
 }
 
 /// Reads the region's stream for as long as the page lives, reconnecting after a drop with
@@ -52,6 +94,11 @@ export function follow(regionId, onEvent, onState) {
       const headers = { authorization: `Bearer ${token}` };
       if (lastId !== null) headers['last-event-id'] = String(lastId);
       const response = await fetch(`/v1/regions/${regionId}/stream`, { headers });
+      // The stream ends when the access token expires; a new one resumes it.
+      if (response.status === 401 && (await renew())) {
+        connect();
+        return;
+      }
       if (!response.ok) throw new ApiError(response.status, null);
       onState(true);
       const reader = response.body.getReader();
