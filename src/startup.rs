@@ -109,6 +109,7 @@ impl Application {
             let known = web::Data::new(api::RouteTable::from_openapi(&openapi));
             app.app_data(known)
                 .service(SwaggerUi::new("/docs/{_:.*}").url("/openapi.json", openapi))
+                .configure(crate::console::routes)
                 .default_service(web::to(api::unmatched))
         })
         .listen(listener)?

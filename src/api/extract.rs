@@ -23,6 +23,9 @@ pub struct Principal {
     /// The staff member's region (officers, coordinators).
     pub region_id: Option<i64>,
     pub request_id: Option<String>,
+    /// When the access token expires (Unix seconds): a long-lived answer such as the live
+    /// stream ends then, so a signed-out session does not keep watching.
+    pub expires_at: i64,
 }
 
 impl Principal {
@@ -104,6 +107,7 @@ fn principal(req: &HttpRequest) -> Result<Principal, ApiError> {
         role: claims.role,
         region_id: claims.region,
         request_id: request_id(req),
+        expires_at: claims.exp,
     })
 }
 

@@ -23,6 +23,14 @@ pub struct Claims {
     pub exp: i64,
 }
 
+/// Claims inside a citizen's visit-page link: the request, and when the link expires.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(deny_unknown_fields)]
+struct VisitLinkClaims {
+    visit: i64,
+    exp: i64,
+}
+
 /// Signs and checks access tokens.
 #[derive(Clone)]
 pub struct TokenKeys {
@@ -74,6 +82,30 @@ impl TokenKeys {
         jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
             .ok()
             .map(|d| d.claims)
+    }
+
+    /// A link token for the citizen's visit page of `request_id`, valid until `expires_at`.
+    /// Signed with the access tokens' key but with other claims, so neither passes for the
+    /// other.
+    pub fn issue_visit_link(
+        &self,
+        request_id: i64,
+        expires_at: chrono::DateTime<chrono::Utc>,
+    ) -> Result<String, jsonwebtoken::errors::Error> {
+        let claims = VisitLinkClaims {
+            visit: request_id,
+            exp: expires_at.timestamp(),
+        };
+        jsonwebtoken::encode(&Header::default(), &claims, &self.encoding)
+    }
+
+    /// The request a visit-page link names, while it has not expired.
+    pub fn verify_visit_link(&self, token: &str) -> Option<i64> {
+        let mut validation = Validation::new(jsonwebtoken::Algorithm::HS256);
+        validation.leeway = 0;
+        jsonwebtoken::decode::<VisitLinkClaims>(token, &self.decoding, &validation)
+            .ok()
+            .map(|d| d.claims.visit)
     }
 
     /// The stored form of a one-time code: a peppered hash bound to the phone number.

@@ -24,6 +24,7 @@ pub struct FieldEvent {
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct CurrentStop {
     pub route_id: i64,
+    pub region_id: i64,
     pub team_id: i64,
     pub position: i32,
     pub planned_end: NaiveDateTime,
@@ -89,26 +90,28 @@ pub fn insert(
 /// The stop the visit is on now: on the latest day that holds it (earlier days keep a missed
 /// attempt as history).
 pub fn current_stop(conn: &mut DbConnection, request_id: i64) -> DbResult<Option<CurrentStop>> {
-    let stop: Option<(i64, i64, i32, NaiveDateTime)> = route_stops::table
+    let stop: Option<(i64, i64, i64, i32, NaiveDateTime)> = route_stops::table
         .inner_join(routes::table)
         .filter(route_stops::request_id.eq(request_id))
         .order((routes::date.desc(), routes::id.desc()))
         .select((
             routes::id,
+            routes::region_id,
             routes::team_id,
             route_stops::position,
             route_stops::planned_end,
         ))
         .first(conn)
         .optional()?;
-    Ok(
-        stop.map(|(route_id, team_id, position, planned_end)| CurrentStop {
+    Ok(stop.map(
+        |(route_id, region_id, team_id, position, planned_end)| CurrentStop {
             route_id,
+            region_id,
             team_id,
             position,
             planned_end,
-        }),
-    )
+        },
+    ))
 }
 
 /// The first stop after `position` on the route whose visit is still scheduled: (request,

@@ -5,12 +5,15 @@ pub mod accounts;
 pub mod catalog;
 pub mod dispatch;
 pub mod events;
+pub mod feed;
 pub mod fieldwork;
 pub mod outbox;
 pub mod plans;
+pub mod positions;
 pub mod requests;
 pub mod routes;
 pub mod schema;
+pub mod visit_page;
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};

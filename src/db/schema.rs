@@ -274,3 +274,27 @@ diesel::table! {
 
 diesel::joinable!(team_absences -> teams (team_id));
 diesel::allow_tables_to_appear_in_same_query!(team_absences, teams);
+
+diesel::table! {
+    region_feed (region_id, seq) {
+        region_id -> BigInt,
+        seq -> BigInt,
+        kind -> Text,
+        payload -> Text,
+        created_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    team_positions (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        region_id -> BigInt,
+        client_position_id -> Text,
+        at -> Timestamp,
+        lat -> Double,
+        lon -> Double,
+        accuracy_m -> Nullable<Double>,
+        received_at -> Timestamp,
+    }
+}

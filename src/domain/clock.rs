@@ -81,6 +81,11 @@ impl RegionClock {
         self.instant(date, minutes).map(|t| t.naive_utc())
     }
 
+    /// A stored (UTC) time in the region's zone, for pages that format it themselves.
+    pub fn zoned(&self, utc: NaiveDateTime) -> DateTime<chrono_tz::Tz> {
+        Utc.from_utc_datetime(&utc).with_timezone(&self.zone)
+    }
+
     /// A stored (UTC) time as people in the region read it: `HH:MM`.
     pub fn local(&self, utc: NaiveDateTime) -> String {
         self.local_of(Utc.from_utc_datetime(&utc))

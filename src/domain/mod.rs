@@ -218,6 +218,17 @@ string_enum!(
 );
 
 string_enum!(
+    /// What a region's live feed reports to the coordinators' consoles (`region_feed.kind`,
+    /// the `event:` name on the stream).
+    LiveEventKind {
+        RouteChanged => "route_changed",
+        FieldReport => "field_report",
+        OnTheWay => "on_the_way",
+        Position => "position",
+    }
+);
+
+string_enum!(
     /// What a queued push announces: the outbox row's `kind`. A field report's push keeps the
     /// report's name (`completed`, `citizen_absent`, `could_not_complete`).
     PushKind {

@@ -4,9 +4,9 @@
 //! report moves the visit's request on (with its event), tells its citizen, and tells the next
 //! citizen on the route that the team is on its way.
 
-use super::notify;
+use super::{live, notify};
 use crate::db::events::Actor;
-use crate::db::fieldwork::{self, FieldEvent};
+use crate::db::fieldwork::{self, CurrentStop, FieldEvent};
 use crate::db::routes::set_status;
 use crate::db::{
     accounts, catalog, lock_account, lock_region, requests, Db, DbConnection, DbResult,
@@ -142,6 +142,15 @@ fn apply(
             FieldEventKind::CouldNotComplete => Some(PushKind::CouldNotComplete),
             _ => None,
         };
+        live::field_report(
+            conn,
+            stop.region_id,
+            stop.team_id,
+            request.id,
+            event.kind,
+            status,
+            event.client_at,
+        )?;
         if let Some(kind) = push {
             notify::citizen(conn, kind, request.citizen_id, |language| {
                 if kind == PushKind::Completed {
@@ -155,8 +164,7 @@ fn apply(
     if stop_done {
         tell_next_citizen(
             conn,
-            stop.route_id,
-            stop.position,
+            stop,
             event.client_at - stop.planned_end,
             notices,
             clock,
@@ -169,18 +177,19 @@ fn apply(
 /// however late (never early) the team is running.
 fn tell_next_citizen(
     conn: &mut DbConnection,
-    route_id: i64,
-    position: i32,
+    stop: CurrentStop,
     delay: chrono::Duration,
     notices: &dyn Notices,
     clock: &RegionClock,
 ) -> DbResult<()> {
     let Some((request_id, citizen, planned_start)) =
-        fieldwork::next_scheduled(conn, route_id, position)?
+        fieldwork::next_scheduled(conn, stop.route_id, stop.position)?
     else {
         return Ok(());
     };
-    let eta = clock.local(planned_start + delay.max(chrono::Duration::zero()));
+    let eta_at = planned_start + delay.max(chrono::Duration::zero());
+    live::on_the_way(conn, stop.region_id, stop.team_id, request_id, eta_at)?;
+    let eta = clock.local(eta_at);
     notify::citizen(conn, PushKind::VisitOnTheWay, citizen, |language| {
         notices.visit_on_the_way(language, request_id, &eta)
     })?;

@@ -13,8 +13,10 @@
 pub mod devices;
 pub mod field_reports;
 pub mod intake;
+pub mod live;
 mod notify;
 pub mod plans;
+pub mod positions;
 pub mod publish;
 pub mod rebalance;
 pub mod requests;

@@ -6,7 +6,7 @@ use std::collections::{BTreeMap, BTreeSet, HashMap, HashSet};
 
 use chrono::{NaiveDate, NaiveDateTime};
 
-use super::notify;
+use super::{live, notify};
 use crate::db::catalog;
 use crate::db::dispatch as db_dispatch;
 use crate::db::events::{self, Actor, Change};
@@ -230,6 +230,7 @@ pub fn publish(
     let mut result = Published::default();
     let mut new_place: HashMap<i64, (i64, NaiveDate)> = HashMap::new();
     let mut touched: BTreeSet<(i64, NaiveDate)> = BTreeSet::new();
+    let mut new_versions: Vec<(i64, NaiveDate, i32)> = Vec::new();
     let new_routes: BTreeMap<(i64, NaiveDate), &PublishRoute> = publication
         .routes
         .iter()
@@ -278,6 +279,7 @@ pub fn publish(
             continue;
         };
         touched.insert(key);
+        new_versions.push((key.0, key.1, version));
         result.routes_changed += 1;
         result.pushes += notify::team(conn, notices, key.0, key.1, version)?;
     }
@@ -335,6 +337,13 @@ pub fn publish(
         result.requests_unscheduled += 1;
     }
 
+    live::routes_changed(
+        conn,
+        plan.region_id,
+        EventAction::Published,
+        &publication.dates,
+        &new_versions,
+    )?;
     if !plans::mark_published(conn, plan.id, at)? {
         return Err(refused(
             ErrorCode::PlanAlreadyPublished,

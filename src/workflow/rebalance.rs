@@ -8,7 +8,7 @@ use std::collections::{HashMap, HashSet};
 
 use chrono::NaiveDate;
 
-use super::notify;
+use super::{live, notify};
 use crate::db::catalog;
 use crate::db::dispatch::{self, DayState, RouteEdit};
 use crate::db::events::{self, Actor, Change};
@@ -61,6 +61,7 @@ pub async fn remove_absence(
         if !dispatch::absence_delete(conn, team_id, date)? {
             return Err(DbError::NotFound);
         }
+        live::routes_changed(conn, region_id, EventAction::AbsenceRemoved, &[date], &[])?;
         events::record(
             conn,
             &actor,
@@ -215,6 +216,8 @@ fn apply_edit(
             )?;
         }
     }
+    let dates: Vec<NaiveDate> = edit.routes.iter().map(|r| r.date).collect();
+    live::routes_changed(conn, edit.region_id, edit.action, &dates, &applied.versions)?;
     for request_id in &edit.unscheduled {
         let request = requests::find(conn, *request_id)?;
         applied.pushes += notify::unscheduled(

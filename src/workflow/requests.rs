@@ -5,8 +5,8 @@
 
 use std::collections::HashSet;
 
-use super::notify;
 use super::WorkflowResult;
+use super::{live, notify};
 use crate::db::dispatch::route_of_request;
 use crate::db::events::{self, Actor, Change};
 use crate::db::requests::{self, RequestChange, RequestRow};
@@ -196,6 +196,13 @@ fn take_off_route(
                 serde_json::json!({"version": version, "stops": content.stops.iter().map(|s| s.request_id).collect::<Vec<_>>()}),
             ),
         },
+    )?;
+    live::routes_changed(
+        conn,
+        route.region_id,
+        EventAction::StopCancelled,
+        &[],
+        &[(route.team_id, route.date, version)],
     )?;
     notify::team(conn, notices, route.team_id, route.date, version)
 }

@@ -174,7 +174,7 @@ pub async fn create(
 
 /// Loads a request the caller may see: its citizen, staff of its region (officers only through
 /// their routes, which come later), admins. Anyone else gets 404, not 403, so ids reveal nothing.
-async fn visible(
+pub(crate) async fn visible(
     state: &AppState,
     who: &Principal,
     id: i64,

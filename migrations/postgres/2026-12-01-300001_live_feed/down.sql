@@ -1,0 +1,2 @@
+DROP TABLE team_positions;
+DROP TABLE region_feed;
