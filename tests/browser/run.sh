@@ -11,7 +11,7 @@ fi
 venv=target/browser-venv
 if [ ! -x "$venv/bin/python" ]; then
     python3 -m venv "$venv"
-    "$venv/bin/pip" install --quiet playwright
+    "$venv/bin/pip" install --quiet playwright==1.65.2
 fi
 cargo build --quiet --bin jemput
 timeout 300 "$venv/bin/python" tests/browser/console_test.py target/debug/jemput
