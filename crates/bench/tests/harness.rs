@@ -4,6 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use jemput_bench::{bench_command, generate::generate, plan_command};
+use jemput_planner::SolveOptions;
 
 fn solomon() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/solomon"))
@@ -15,7 +16,7 @@ fn bench_prints_a_row_per_instance_and_the_summary_last() {
     let summary = bench_command(
         solomon(),
         Duration::from_millis(200),
-        1,
+        &SolveOptions::default(),
         Some("C10"),
         &mut out,
     )
@@ -50,7 +51,7 @@ fn plan_writes_a_checked_solution() {
     plan_command(
         &problem,
         Duration::from_millis(300),
-        1,
+        &SolveOptions::default(),
         Some(&solution),
         &mut summary,
     )
@@ -78,7 +79,7 @@ fn plan_names_the_bad_field() {
     let error = plan_command(
         &problem,
         Duration::from_millis(10),
-        1,
+        &SolveOptions::default(),
         None,
         &mut Vec::new(),
     )

@@ -34,6 +34,8 @@ pub(crate) struct Route {
     pub tasks: usize,
     /// The delay and disruption costs of the tasks on board.
     pub extra: f64,
+    /// The cost of the promises the route breaks (visits after their promised window).
+    pub lateness: f64,
     pub feasible: bool,
     /// Node index of the last task (None when the route has none): breaks after it are
     /// trailing.
@@ -66,6 +68,7 @@ impl Route {
             visits: 0,
             tasks: 0,
             extra: 0.0,
+            lateness: 0.0,
             feasible: true,
             last_task: None,
             skipped: Vec::new(),
@@ -88,6 +91,7 @@ impl Route {
             + model.distance_weight * self.distance
             + model.time_weight * self.travel_time
             + self.extra
+            + self.lateness
     }
 
     /// Recompute the schedule after the nodes changed.
@@ -106,6 +110,7 @@ impl Route {
         self.visits = 0;
         self.tasks = 0;
         self.extra = 0.0;
+        self.lateness = 0.0;
         self.feasible = true;
         self.last_task = self.nodes.iter().rposition(|n| matches!(n, Node::Task(_)));
         self.skipped.clear();
@@ -119,8 +124,11 @@ impl Route {
                     let travel = model.time(profile, here, task.loc);
                     self.distance += model.distance(profile, here, task.loc);
                     self.travel_time += travel;
-                    match task.start_for(time + travel) {
-                        Some(start) => time = start + task.service,
+                    match task.start_for(vehicle.day, time + travel) {
+                        Some(start) => {
+                            self.lateness += task.lateness_cost(start);
+                            time = start + task.service;
+                        }
                         None => {
                             self.feasible = false;
                             time += travel + task.service;
@@ -177,7 +185,14 @@ impl Route {
             self.latest_arrival[position] = match self.nodes[position - 1] {
                 Node::Task(t) => {
                     let task = &model.tasks[t as usize];
-                    task.latest_arrival_for(bound - task.service)
+                    let mut latest_start = bound - task.service;
+                    // A promise kept stays kept: what is inserted before it may not make it
+                    // late. One already broken only costs more.
+                    let due = task.due();
+                    if self.departure[position] - task.service <= due + 1e-9 {
+                        latest_start = latest_start.min(due);
+                    }
+                    task.latest_arrival_for(vehicle.day, latest_start)
                 }
                 Node::Break(b) => {
                     let rest = vehicle.breaks[b as usize];
@@ -218,7 +233,7 @@ impl Route {
             return None;
         }
         let profile = vehicle.profile;
-        let latest_start = task.latest_start();
+        let latest_start = task.latest_start(vehicle.day);
         let len = self.nodes.len();
         let mut best: Option<Insertion> = None;
         for position in (self.fixed_prefix + 1)..=(len + 1) {
@@ -247,9 +262,10 @@ impl Route {
             if blink > 0.0 && rng.chance(blink) {
                 continue;
             }
-            let Some(task_time) = task.start_for(arrival).map(|s| s + task.service) else {
+            let Some(task_start) = task.start_for(vehicle.day, arrival) else {
                 continue;
             };
+            let task_time = task_start + task.service;
             // Breaks right after the insertion point are taken here, after the task.
             let mut next = position;
             while next <= len && matches!(self.nodes[next - 1], Node::Break(_)) {
@@ -276,7 +292,8 @@ impl Route {
             }
             let cost = model.arc_cost(profile, from, task.loc)
                 + model.arc_cost(profile, task.loc, to)
-                - model.arc_cost(profile, from, to);
+                - model.arc_cost(profile, from, to)
+                + task.lateness_cost(task_start);
             if best.is_none_or(|b| cost < b.cost) {
                 best = Some(Insertion { cost, position });
             }

@@ -59,6 +59,8 @@ pub fn read_solomon(text: &str) -> Result<Problem, ProblemError> {
                 start: Minutes(row[4]),
                 end: Minutes(row[5]),
             }],
+            dated_windows: Vec::new(),
+            promised_window: None,
             earliest_date: None,
             deadline: None,
             skills: Vec::new(),

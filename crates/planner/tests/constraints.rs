@@ -408,3 +408,63 @@ fn the_checker_catches_a_broken_plan() {
     assert!(codes.contains(&"time_window"), "{codes:?}");
     assert!(codes.contains(&"missing_job"), "{codes:?}");
 }
+
+#[test]
+fn dated_windows_pick_the_day_and_the_hours() {
+    // "Tuesday morning or Thursday afternoon", with a team working Monday to Thursday.
+    let mut picky = job("picky", 10.0, 0.0);
+    picky["dated_windows"] = json!([
+        {"date": "2026-11-24", "windows": [{"start": 60, "end": 120}]},
+        {"date": "2026-11-26", "windows": [{"start": 300, "end": 400}]}
+    ]);
+    let mut week = team("t");
+    week["shifts"] = json!(["2026-11-23", "2026-11-24", "2026-11-25", "2026-11-26"]
+        .iter()
+        .map(|d| json!({"date": d, "start": 0, "end": 600}))
+        .collect::<Vec<_>>());
+    let p = problem(vec![week], vec![picky]);
+    let solution = run(&p);
+    let route = &solution.routes[0];
+    assert!(
+        ["2026-11-24", "2026-11-26"].contains(&route.date.as_str()),
+        "{route:?}"
+    );
+    let (_, start) = visits(&solution, "t")[0].clone();
+    if route.date.as_str() == "2026-11-24" {
+        assert!((60.0..=120.0).contains(&start), "{start}");
+    } else {
+        assert!((300.0..=400.0).contains(&start), "{start}");
+    }
+}
+
+#[test]
+fn dated_windows_on_days_nobody_works_are_explained() {
+    let mut picky = job("picky", 10.0, 0.0);
+    picky["dated_windows"] = json!([{"date": "2026-11-27"}]);
+    let p = problem(vec![team("t")], vec![picky]);
+    let solution = run(&p);
+    assert_eq!(
+        reason(&solution, "picky"),
+        Some(UnassignedReason::NoShiftOnAllowedDates)
+    );
+}
+
+#[test]
+fn the_checker_catches_a_visit_on_a_day_without_windows() {
+    let mut picky = job("picky", 10.0, 0.0);
+    picky["dated_windows"] = json!([{"date": DAY, "windows": [{"start": 100, "end": 120}]}]);
+    let p = problem(vec![team("t")], vec![picky]);
+    let mut solution = run(&p);
+    assert_eq!(visits(&solution, "t"), vec![("picky".to_string(), 100.0)]);
+    for stop in &mut solution.routes[0].stops {
+        if let Stop::Visit { start, .. } = stop {
+            *start = 130.0;
+        }
+    }
+    let codes: Vec<&str> = check(&p, &solution)
+        .violations
+        .iter()
+        .map(|v| v.code)
+        .collect();
+    assert!(codes.contains(&"time_window"), "{codes:?}");
+}
