@@ -262,6 +262,8 @@ pub(crate) fn planner_job(
         },
         service_minutes: f64::from(kind.default_duration_minutes),
         time_windows,
+        dated_windows: Vec::new(),
+        promised_window: None,
         earliest_date: Some(planner_date(earliest)?),
         deadline: Some(planner_date(deadline)?),
         skills: kind.required_skill.iter().cloned().collect(),
@@ -278,7 +280,7 @@ pub(crate) fn planner_job(
 }
 
 /// The window promised for a stop, in minutes after local midnight of its day.
-fn promised_minutes(zone: &str, at: &Placement) -> Result<planner::TimeWindow, String> {
+pub(crate) fn promised_minutes(zone: &str, at: &Placement) -> Result<planner::TimeWindow, String> {
     use chrono::TimeZone;
     let zone: chrono_tz::Tz = zone
         .parse()

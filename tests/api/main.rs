@@ -18,6 +18,7 @@ mod instances;
 mod journey;
 mod migrations;
 mod plans;
+mod promises;
 mod push;
 mod rebalancing;
 mod requests;
