@@ -102,3 +102,39 @@ fn a_generated_regency_week_plans_feasibly() {
     assert!(solution.unassigned.len() <= 4, "{:#?}", solution.unassigned);
     assert!(!solution.hotspots.is_empty());
 }
+
+#[test]
+fn a_backlog_far_beyond_the_routes_plans_the_urgent_first() {
+    // Two teams for one day and 20,000 open requests, one in twenty urgent: the routes hold a
+    // few dozen, so only the most pressing are considered and every visit planned is urgent.
+    let problem = generate(20_000, 2, 1, 11);
+    let options = SolveOptions {
+        iteration_limit: Some(200),
+        ..SolveOptions::default()
+    };
+    let solution = jemput_planner::solve(&problem, &options, &jemput_planner::Unlimited).unwrap();
+    let report = jemput_planner::checker::check(&problem, &solution);
+    assert!(report.is_feasible(), "{:#?}", report.violations);
+    assert_eq!(
+        solution.search.considered,
+        jemput_planner::CONSIDER_AT_LEAST
+    );
+    assert_eq!(
+        solution.kpis.assigned + solution.unassigned.len(),
+        problem.jobs.len()
+    );
+    assert!(solution.kpis.assigned > 10, "{:?}", solution.kpis);
+    let urgent: std::collections::HashSet<&str> = problem
+        .jobs
+        .iter()
+        .filter(|j| j.priority == jemput_planner::Priority::Urgent)
+        .map(|j| j.id.as_str())
+        .collect();
+    for route in &solution.routes {
+        for stop in &route.stops {
+            if let jemput_planner::Stop::Visit { job, .. } = stop {
+                assert!(urgent.contains(job.as_str()), "{job} is not urgent");
+            }
+        }
+    }
+}

@@ -5,6 +5,7 @@
 //! with route limits. The service, the `jemput plan` / `jemput bench` commands and the tests all
 //! call [`solve`]; [`checker::check`] verifies any solution independently of the solver.
 
+mod backlog;
 pub mod checker;
 pub mod cluster;
 mod error;
@@ -19,6 +20,7 @@ pub mod solution;
 mod solver;
 pub mod travel;
 
+pub use backlog::{CONSIDER_AT_LEAST, CONSIDER_AT_MOST};
 pub use error::ProblemError;
 pub use evaluate::{evaluate, Evaluation, RouteIssue};
 pub use problem::{
@@ -46,12 +48,33 @@ pub const LATE_BY_MORE_THAN: f64 = 1e-6;
 /// the budget never runs out), when `budget.used()` reaches 1, or (unless turned off) when
 /// the search has stopped improving, and returns the best plan seen. The same problem,
 /// options, seed and thread count give the same plan unless the budget ends the search.
+///
+/// A backlog of more than [`CONSIDER_AT_LEAST`] jobs and a few times what the routes hold is
+/// cut first to the jobs that come first (priority, deadline, date, distance; at most
+/// [`CONSIDER_AT_MOST`]); the others are reported `routes_full`, and hotspots are those of the
+/// jobs considered.
 pub fn solve(
     problem: &Problem,
     options: &SolveOptions,
     budget: &dyn Budget,
 ) -> Result<Solution, ProblemError> {
     problem.validate()?;
+    let Some(selection) = backlog::select(problem) else {
+        return solve_whole(problem, options, budget);
+    };
+    let mut solution = solve_whole(&selection.problem, options, budget)?;
+    solution.unassigned.extend(selection.left_out);
+    solution.kpis.jobs = problem.jobs.len();
+    solution.kpis.unassigned = solution.unassigned.len();
+    Ok(solution)
+}
+
+/// Plan every job of the problem.
+fn solve_whole(
+    problem: &Problem,
+    options: &SolveOptions,
+    budget: &dyn Budget,
+) -> Result<Solution, ProblemError> {
     let model = Model::compile(problem);
     let mut search = Search::new(&model, options.seed);
     let initial = search.construct();
@@ -104,6 +127,7 @@ pub fn solve(
         final_cost: best.cost,
         threads,
         stopped,
+        considered: problem.jobs.len(),
     };
     Ok(solution)
 }

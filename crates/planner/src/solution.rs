@@ -155,6 +155,10 @@ pub struct SearchStats {
     /// Why the search ended.
     #[serde(default)]
     pub stopped: StopReason,
+    /// Jobs the search considered: all of them, unless a backlog far beyond what the routes
+    /// hold was cut to the ones that come first (the rest are `routes_full`).
+    #[serde(default)]
+    pub considered: usize,
 }
 
 fn one_thread() -> usize {

@@ -468,3 +468,43 @@ fn the_checker_catches_a_visit_on_a_day_without_windows() {
         .collect();
     assert!(codes.contains(&"time_window"), "{codes:?}");
 }
+
+#[test]
+fn a_cut_backlog_keeps_pinned_jobs_and_explains_the_rest() {
+    // 1,500 jobs for one route of at most 3 visits: the search considers 1,000 of them, the
+    // urgent ones first, and the pinned one however low and far (it then loses its place to
+    // urgent work, but as a pin the route could not take, not as a job never looked at).
+    let mut jobs: Vec<Value> = (0..1_500)
+        .map(|i| {
+            let mut j = job(&format!("j{i}"), (i % 50) as f64, (i / 50) as f64);
+            j["priority"] = json!(if i % 100 == 7 { "urgent" } else { "normal" });
+            j
+        })
+        .collect();
+    let mut pinned = job("pinned", 90.0, 90.0);
+    pinned["priority"] = json!("low");
+    pinned["pin"] = json!({"team": "t", "date": DAY});
+    jobs.push(pinned);
+    let mut limited = team("t");
+    limited["max_visits"] = json!(3);
+    let p = problem(vec![limited], jobs);
+    let solution = run(&p);
+    assert_eq!(
+        solution.search.considered,
+        jemput_planner::CONSIDER_AT_LEAST
+    );
+    let served: Vec<String> = visits(&solution, "t").into_iter().map(|v| v.0).collect();
+    assert_eq!(served.len(), 3);
+    assert!(
+        served
+            .iter()
+            .all(|j| j.trim_start_matches('j').parse::<usize>().unwrap() % 100 == 7),
+        "{served:?}"
+    );
+    assert_eq!(
+        reason(&solution, "pinned"),
+        Some(UnassignedReason::PinInfeasible)
+    );
+    assert_eq!(solution.unassigned.len(), 1_501 - served.len());
+    assert_eq!(reason(&solution, "j0"), Some(UnassignedReason::RoutesFull));
+}
