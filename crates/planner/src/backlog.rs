@@ -137,17 +137,12 @@ pub(crate) fn select(problem: &Problem) -> Option<Selection> {
             }
         }
     }
-    let waiting = ranked.iter().filter(|(_, j)| !chosen[*j]).count();
     for (j, job) in problem.jobs.iter().enumerate() {
         if !chosen[j] && !explained[j] {
             left_out.push(UnassignedJob {
                 job: job.id.clone(),
                 reason: UnassignedReason::RoutesFull,
-                detail: format!(
-                    "not considered in this plan: {count} requests come first (by priority, \
-                     deadline, date and distance) for routes that hold far fewer; \
-                     {waiting} wait for a later plan"
-                ),
+                detail: format!("waits for a later plan: {count} requests came first"),
             });
         }
     }
