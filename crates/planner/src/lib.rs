@@ -187,6 +187,17 @@ fn report(problem: &Problem, model: &Model, state: &State) -> Solution {
             team.utilisation = team.working_minutes / team.shift_minutes;
         }
     }
+    let worked: Vec<f64> = team_kpis
+        .iter()
+        .filter(|t| t.shift_minutes > 0.0)
+        .map(|t| t.working_minutes)
+        .collect();
+    if let (Some(most), Some(least)) = (
+        worked.iter().copied().reduce(f64::max),
+        worked.iter().copied().reduce(f64::min),
+    ) {
+        kpis.working_minutes_spread = most - least;
+    }
     kpis.teams = team_kpis;
 
     let mut unassigned = Vec::new();

@@ -144,6 +144,8 @@ pub(crate) struct Model {
     pub neighbours: Vec<Vec<u32>>,
     pub distance_weight: f64,
     pub time_weight: f64,
+    /// Cost per squared working minute of a route (0 with one team).
+    pub balance_weight: f64,
     pub team_skills: Vec<u64>,
 }
 
@@ -452,6 +454,11 @@ impl Model {
             neighbours: Vec::new(),
             distance_weight: weights.distance,
             time_weight: weights.travel_minute,
+            balance_weight: if problem.teams.len() > 1 {
+                weights.workload_balance
+            } else {
+                0.0
+            },
             team_skills: team_masks,
         };
         compiled.neighbours = compiled.nearest_tasks();

@@ -262,6 +262,10 @@ pub struct ObjectiveWeights {
     /// Cost of each minute a visit starts after its promised window closes, by priority.
     /// Far above any detour, so a promise that can be kept is kept.
     pub lateness_per_minute: PriorityCosts,
+    /// Evens out the teams' days: each route costs this times the square of its working
+    /// minutes (travel and service), so two 4-hour days cost less than a 7-hour and a 1-hour
+    /// one. Applies only when there are several teams.
+    pub workload_balance: f64,
 }
 
 impl Default for ObjectiveWeights {
@@ -288,6 +292,9 @@ impl Default for ObjectiveWeights {
                 normal: 1e5,
                 low: 3e4,
             },
+            // A 7-hour and a 1-hour day cost 7,200 more than two 4-hour days: worth 7 km of
+            // driving, not a team-day more.
+            workload_balance: 0.1,
         }
     }
 }
@@ -668,6 +675,7 @@ impl Problem {
             weights.lateness_per_minute.high,
             weights.lateness_per_minute.normal,
             weights.lateness_per_minute.low,
+            weights.workload_balance,
         ];
         if all_weights.iter().any(|w| !w.is_finite() || *w < 0.0) {
             return invalid(

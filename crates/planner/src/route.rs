@@ -29,6 +29,8 @@ pub(crate) struct Route {
     pub arrival_at_end: f64,
     pub distance: f64,
     pub travel_time: f64,
+    /// Minutes of service on the route.
+    pub service: f64,
     pub load: f64,
     pub visits: usize,
     pub tasks: usize,
@@ -42,6 +44,20 @@ pub(crate) struct Route {
     last_task: Option<usize>,
     /// Per node: a trailing break that is not needed.
     skipped: Vec<bool>,
+}
+
+/// What workload balance adds for `task` between `from` and `to` on `route`.
+#[inline]
+fn balance(model: &Model, route: &Route, task: &crate::model::Task, from: u32, to: u32) -> f64 {
+    if model.balance_weight == 0.0 {
+        return 0.0;
+    }
+    let profile = model.vehicles[route.vehicle as usize].profile;
+    let added = model.time(profile, from, task.loc) + model.time(profile, task.loc, to)
+        - model.time(profile, from, to)
+        + task.service;
+    let work = route.working_minutes();
+    model.balance_weight * ((work + added).powi(2) - work.powi(2))
 }
 
 /// Where and at what added cost a task fits best in a route.
@@ -64,6 +80,7 @@ impl Route {
             arrival_at_end: 0.0,
             distance: 0.0,
             travel_time: 0.0,
+            service: 0.0,
             load: 0.0,
             visits: 0,
             tasks: 0,
@@ -92,6 +109,13 @@ impl Route {
             + model.time_weight * self.travel_time
             + self.extra
             + self.lateness
+            + model.balance_weight * self.working_minutes().powi(2)
+    }
+
+    /// Travel and service: what workload balance evens out.
+    #[inline]
+    pub fn working_minutes(&self) -> f64 {
+        self.travel_time + self.service
     }
 
     /// Recompute the schedule after the nodes changed.
@@ -106,6 +130,7 @@ impl Route {
         self.departure.push(vehicle.start_time);
         self.distance = 0.0;
         self.travel_time = 0.0;
+        self.service = 0.0;
         self.load = 0.0;
         self.visits = 0;
         self.tasks = 0;
@@ -135,6 +160,7 @@ impl Route {
                         }
                     }
                     here = task.loc;
+                    self.service += task.service;
                     self.load += task.demand;
                     self.visits += task.jobs.len();
                     self.tasks += 1;
@@ -293,7 +319,8 @@ impl Route {
             let cost = model.arc_cost(profile, from, task.loc)
                 + model.arc_cost(profile, task.loc, to)
                 - model.arc_cost(profile, from, to)
-                + task.lateness_cost(task_start);
+                + task.lateness_cost(task_start)
+                + balance(model, self, task, from, to);
             if best.is_none_or(|b| cost < b.cost) {
                 best = Some(Insertion { cost, position });
             }

@@ -103,6 +103,7 @@ pub fn read_solomon(text: &str) -> Result<Problem, ProblemError> {
     let objective = ObjectiveWeights {
         delay_per_day: no_cost,
         disruption: 0.0,
+        workload_balance: 0.0,
         ..ObjectiveWeights::default()
     };
     let problem = Problem {

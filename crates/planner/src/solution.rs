@@ -127,6 +127,10 @@ pub struct Kpis {
     pub late_visits: usize,
     #[serde(default)]
     pub late_minutes: f64,
+    /// Working minutes (travel and service) of the busiest team less those of the least busy,
+    /// over the teams with a shift.
+    #[serde(default)]
+    pub working_minutes_spread: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
