@@ -185,6 +185,8 @@ async fn solve(
     threads: usize,
     cancel: &Arc<AtomicBool>,
 ) -> Result<Solved, String> {
+    // The limit counts from here: reading a large region takes its share, not more.
+    let started = std::time::Instant::now();
     let dates: Vec<NaiveDate> =
         serde_json::from_str(&plan.dates).map_err(|e| format!("stored dates unreadable: {e}"))?;
     let (Some(&first), Some(&last)) = (dates.first(), dates.last()) else {
@@ -215,7 +217,8 @@ async fn solve(
         absences: input.absences.clone(),
     };
     let problem = build_problem(&input, &dates, None)?;
-    let limit = Duration::from_millis(u64::try_from(plan.time_limit_ms).unwrap_or(1000));
+    let limit = Duration::from_millis(u64::try_from(plan.time_limit_ms).unwrap_or(1000))
+        .saturating_sub(started.elapsed());
     let options = jemput_planner::SolveOptions {
         seed: u64::try_from(plan.seed).unwrap_or(1),
         time_limit_ms: Some(limit.as_millis() as u64),
