@@ -49,6 +49,12 @@ pub enum Command {
         time_limit: Duration,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Searches side by side (one per core is the most that helps).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Run to the time limit even when the search has stopped improving.
+        #[arg(long)]
+        no_early_stop: bool,
         /// Write the solution here instead of standard output.
         #[arg(long, short)]
         output: Option<PathBuf>,
@@ -61,6 +67,12 @@ pub enum Command {
         time_limit: Duration,
         #[arg(long, default_value_t = 1)]
         seed: u64,
+        /// Searches side by side (one per core is the most that helps).
+        #[arg(long, default_value_t = 1)]
+        threads: usize,
+        /// Run to the time limit even when the search has stopped improving.
+        #[arg(long)]
+        no_early_stop: bool,
         /// Only instances whose name starts with this (e.g. R1).
         #[arg(long)]
         only: Option<String>,

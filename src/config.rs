@@ -102,6 +102,18 @@ pub struct PlanningSettings {
     /// How long a claimed job is reserved; the runner renews it while solving, and another
     /// instance takes over a job whose lease ran out (its owner died).
     pub lease_secs: i64,
+    /// Searches one plan runs side by side; absent: one per core of the machine.
+    #[serde(default)]
+    pub threads: Option<usize>,
+}
+
+impl PlanningSettings {
+    /// The thread count a plan uses.
+    pub fn solver_threads(&self) -> usize {
+        self.threads.unwrap_or_else(|| {
+            std::thread::available_parallelism().map_or(1, std::num::NonZeroUsize::get)
+        })
+    }
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -351,6 +363,13 @@ impl Settings {
         }
         if !(2..=3600).contains(&self.planning.lease_secs) {
             return Err(invalid("planning.lease_secs", "must be between 2 and 3600"));
+        }
+        if self
+            .planning
+            .threads
+            .is_some_and(|t| !(1..=256).contains(&t))
+        {
+            return Err(invalid("planning.threads", "must be between 1 and 256"));
         }
         let id = &self.server.instance_id;
         if id.len() > 64

@@ -67,11 +67,13 @@ fn planner_command(command: &Command) -> Option<anyhow::Result<()>> {
             problem,
             time_limit,
             seed,
+            threads,
+            no_early_stop,
             output,
         } => jemput_bench::plan_command(
             problem,
             *time_limit,
-            *seed,
+            &search_options(*seed, *threads, *no_early_stop),
             output.as_deref(),
             &mut std::io::stderr(),
         ),
@@ -79,11 +81,13 @@ fn planner_command(command: &Command) -> Option<anyhow::Result<()>> {
             dir,
             time_limit,
             seed,
+            threads,
+            no_early_stop,
             only,
         } => jemput_bench::bench_command(
             dir,
             *time_limit,
-            *seed,
+            &search_options(*seed, *threads, *no_early_stop),
             only.as_deref(),
             &mut std::io::stdout(),
         )
@@ -102,6 +106,15 @@ fn planner_command(command: &Command) -> Option<anyhow::Result<()>> {
         _ => return None,
     };
     Some(result)
+}
+
+fn search_options(seed: u64, threads: usize, no_early_stop: bool) -> jemput_planner::SolveOptions {
+    jemput_planner::SolveOptions {
+        seed,
+        threads,
+        stop_when_stalled: !no_early_stop,
+        ..Default::default()
+    }
 }
 
 fn migrate(settings: &Settings, revert_all: bool) -> anyhow::Result<()> {

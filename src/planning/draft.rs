@@ -89,6 +89,10 @@ pub struct DraftKpis {
     pub distance_km: f64,
     pub travel_hours: f64,
     pub service_hours: f64,
+    /// Working hours (travel and service) of the busiest team less those of the least busy:
+    /// what the planner's workload balance evens out.
+    #[serde(default)]
+    pub working_hours_spread: f64,
     pub teams: Vec<DraftTeamKpi>,
 }
 
@@ -216,6 +220,7 @@ impl Draft {
                 distance_km: kpis.distance / 1000.0,
                 travel_hours: kpis.travel_minutes / 60.0,
                 service_hours: kpis.service_minutes / 60.0,
+                working_hours_spread: kpis.working_minutes_spread / 60.0,
                 teams: kpis
                     .teams
                     .iter()
@@ -357,6 +362,7 @@ mod tests {
                 distance_km: 12.5,
                 travel_hours: 0.5,
                 service_hours: 1.0,
+                working_hours_spread: 0.0,
                 teams: Vec::new(),
             },
         };

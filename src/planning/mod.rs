@@ -179,13 +179,14 @@ pub fn build_problem(
         if let (Some(from), false) = (from, visited) {
             time_windows = not_before(time_windows, from);
         }
-        jobs.push(planner_job(
-            request,
-            kind,
-            time_windows,
-            (earliest, deadline),
-            pin,
-        )?);
+        let dated = if at.is_none() && from.is_none() {
+            preferred_days(request, dates)?
+        } else {
+            Vec::new()
+        };
+        let mut job = planner_job(request, kind, time_windows, (earliest, deadline), pin)?;
+        job.dated_windows = dated;
+        jobs.push(job);
     }
     Ok(planner::Problem {
         jobs,
@@ -266,6 +267,8 @@ pub(crate) fn planner_job(
         },
         service_minutes: f64::from(kind.default_duration_minutes),
         time_windows,
+        dated_windows: Vec::new(),
+        promised_window: None,
         earliest_date: Some(planner_date(earliest)?),
         deadline: Some(planner_date(deadline)?),
         skills: kind.required_skill.iter().cloned().collect(),
@@ -282,7 +285,7 @@ pub(crate) fn planner_job(
 }
 
 /// The window promised for a stop, in minutes after local midnight of its day.
-fn promised_window_minutes(clock: &RegionClock, at: &Placement) -> planner::TimeWindow {
+pub(crate) fn promised_window_minutes(clock: &RegionClock, at: &Placement) -> planner::TimeWindow {
     let minutes = |utc: chrono::NaiveDateTime| {
         let (day, minutes) = clock.local_minutes(utc);
         (day - at.date).num_days() as f64 * 24.0 * 60.0 + minutes
@@ -314,9 +317,51 @@ fn not_before(windows: Vec<planner::TimeWindow>, from: f64) -> Vec<planner::Time
     }
 }
 
-/// The planner takes time windows per job, not per date: when every preferred day names the
-/// same hours, those hours become the job's window; otherwise the visit may happen at any time
-/// of the shift.
+/// Preferred days whose hours differ ("Tuesday morning or Thursday afternoon") as the
+/// planner's per-date windows: the visit is then made on one of them. Only those among
+/// `dates` count; when none is, or every day names the same hours (then
+/// [`common_time_window`] says it for every date), the visit keeps its date range.
+fn preferred_days(
+    request: &RequestRow,
+    dates: &[NaiveDate],
+) -> Result<Vec<planner::DatedWindows>, String> {
+    let preferred: Vec<PreferredWindow> = serde_json::from_str(&request.preferred_windows)
+        .map_err(|e| format!("request {}: stored windows are unreadable: {e}", request.id))?;
+    dated_windows(&preferred, dates)
+}
+
+fn dated_windows(
+    preferred: &[PreferredWindow],
+    dates: &[NaiveDate],
+) -> Result<Vec<planner::DatedWindows>, String> {
+    if !common_time_window(preferred).is_empty() {
+        return Ok(Vec::new());
+    }
+    let minutes = |t: Option<crate::domain::TimeOfDay>, default: f64| {
+        planner::Minutes(t.map_or(default, |t| f64::from(t.minutes())))
+    };
+    preferred
+        .iter()
+        .filter(|p| dates.contains(&p.date))
+        .map(|p| {
+            let windows = if p.start.is_none() && p.end.is_none() {
+                Vec::new()
+            } else {
+                vec![planner::TimeWindow {
+                    start: minutes(p.start, 0.0),
+                    end: minutes(p.end, 24.0 * 60.0),
+                }]
+            };
+            Ok(planner::DatedWindows {
+                date: planner_date(p.date)?,
+                windows,
+            })
+        })
+        .collect()
+}
+
+/// When every preferred day names the same hours, those hours become the job's window for
+/// every date; otherwise it has none here (see [`preferred_days`]).
 fn common_time_window(preferred: &[PreferredWindow]) -> Vec<planner::TimeWindow> {
     let mut hours = preferred.iter().map(|w| (w.start, w.end));
     let Some(first) = hours.next() else {
@@ -368,5 +413,34 @@ mod tests {
         let differ = [day(23, t(540), t(660)), day(24, t(600), t(660))];
         assert!(common_time_window(&differ).is_empty());
         assert!(common_time_window(&[]).is_empty());
+    }
+
+    #[test]
+    fn preferred_days_with_their_own_hours_become_dated_windows() {
+        let t = |m: u16| TimeOfDay::from_minutes(m);
+        let day = |d: u32, start, end| PreferredWindow {
+            date: NaiveDate::from_ymd_opt(2026, 11, d).unwrap_or_default(),
+            start,
+            end,
+        };
+        let week: Vec<NaiveDate> = (23..=27)
+            .map(|d| NaiveDate::from_ymd_opt(2026, 11, d).unwrap_or_default())
+            .collect();
+        let preferred = [
+            day(24, t(480), t(720)),
+            day(26, t(780), None),
+            day(30, None, None),
+        ];
+        let dated = dated_windows(&preferred, &week).unwrap_or_default();
+        assert_eq!(
+            serde_json::to_value(&dated).unwrap_or_default(),
+            serde_json::json!([
+                {"date": "2026-11-24", "windows": [{"start": 480.0, "end": 720.0}]},
+                {"date": "2026-11-26", "windows": [{"start": 780.0, "end": 1440.0}]}
+            ])
+        );
+        // The same hours every day: one window for every date, no day restriction.
+        let same = [day(24, t(480), t(720)), day(26, t(480), t(720))];
+        assert!(dated_windows(&same, &week).unwrap_or_default().is_empty());
     }
 }

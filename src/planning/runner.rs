@@ -64,13 +64,14 @@ async fn run(db: Db, settings: PlanningSettings, me: Claimant, stop: Arc<AtomicB
         Err(e) => tracing::error!(error = %e, "could not re-queue planning jobs"),
     }
     let lease = settings.lease_secs;
+    let threads = settings.solver_threads();
     while !stop.load(Ordering::Relaxed) {
         let by = me.clone();
         match db
             .write(move |conn| plans::claim_next(conn, &by, lease))
             .await
         {
-            Ok(Some(plan)) => run_one(&db, plan, lease, &me, &stop).await,
+            Ok(Some(plan)) => run_one(&db, plan, lease, threads, &me, &stop).await,
             Ok(None) => tokio::time::sleep(POLL).await,
             Err(e) => {
                 tracing::error!(error = %e, "could not claim a planning job");
@@ -80,7 +81,14 @@ async fn run(db: Db, settings: PlanningSettings, me: Claimant, stop: Arc<AtomicB
     }
 }
 
-async fn run_one(db: &Db, plan: PlanRow, lease: i64, me: &Claimant, stop: &Arc<AtomicBool>) {
+async fn run_one(
+    db: &Db,
+    plan: PlanRow,
+    lease: i64,
+    threads: usize,
+    me: &Claimant,
+    stop: &Arc<AtomicBool>,
+) {
     let id = plan.id;
     tracing::info!(
         plan = id,
@@ -91,7 +99,7 @@ async fn run_one(db: &Db, plan: PlanRow, lease: i64, me: &Claimant, stop: &Arc<A
     // Set when the process stops or the job is lost to another instance: the solve ends early.
     let cancel = Arc::new(AtomicBool::new(false));
     let outcome = tokio::select! {
-        outcome = solve(db, plan, &cancel) => outcome,
+        outcome = solve(db, plan, threads, &cancel) => outcome,
         () = keep_lease(db, id, lease, me, stop, &cancel) => return,
     };
     if stop.load(Ordering::Relaxed) {
@@ -172,7 +180,14 @@ async fn keep_lease(
     }
 }
 
-async fn solve(db: &Db, plan: PlanRow, cancel: &Arc<AtomicBool>) -> Result<Solved, String> {
+async fn solve(
+    db: &Db,
+    plan: PlanRow,
+    threads: usize,
+    cancel: &Arc<AtomicBool>,
+) -> Result<Solved, String> {
+    // The limit counts from here: reading a large region takes its share, not more.
+    let started = std::time::Instant::now();
     let dates: Vec<NaiveDate> =
         serde_json::from_str(&plan.dates).map_err(|e| format!("stored dates unreadable: {e}"))?;
     let (Some(&first), Some(&last)) = (dates.first(), dates.last()) else {
@@ -203,10 +218,12 @@ async fn solve(db: &Db, plan: PlanRow, cancel: &Arc<AtomicBool>) -> Result<Solve
         absences: input.absences.clone(),
     };
     let problem = build_problem(&input, &dates, None)?;
-    let limit = Duration::from_millis(u64::try_from(plan.time_limit_ms).unwrap_or(1000));
+    let limit = Duration::from_millis(u64::try_from(plan.time_limit_ms).unwrap_or(1000))
+        .saturating_sub(started.elapsed());
     let options = jemput_planner::SolveOptions {
         seed: u64::try_from(plan.seed).unwrap_or(1),
         time_limit_ms: Some(limit.as_millis() as u64),
+        threads,
         ..Default::default()
     };
     let cancel = cancel.clone();

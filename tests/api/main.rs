@@ -20,6 +20,7 @@ mod journey;
 mod live;
 mod migrations;
 mod plans;
+mod promises;
 mod push;
 mod rebalancing;
 mod requests;

@@ -23,7 +23,13 @@ pub struct Crew {
     pub publish: Value,
 }
 
-async fn team(app: &TestApp, region: &Region, name: &str, depot: (f64, f64), officer: i64) -> i64 {
+pub async fn team(
+    app: &TestApp,
+    region: &Region,
+    name: &str,
+    depot: (f64, f64),
+    officer: i64,
+) -> i64 {
     let r = app
         .post(
             "/v1/teams",

@@ -217,6 +217,8 @@ pub fn generate(requests: usize, teams: usize, days: usize, seed: u64) -> Proble
                 },
                 service_minutes: kind.minutes,
                 time_windows,
+                dated_windows: Vec::new(),
+                promised_window: None,
                 earliest_date: Some(date(earliest)),
                 deadline: Some(date(deadline)),
                 skills: vec![kind.skill.to_string()],

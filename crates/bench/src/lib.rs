@@ -11,7 +11,7 @@ use std::time::{Duration, Instant};
 use anyhow::{bail, Context};
 use jemput_planner::checker;
 use jemput_planner::scientific::read_solomon;
-use jemput_planner::{Budget, Problem, Solution, SolveOptions};
+use jemput_planner::{Budget, Problem, Solution, SolveOptions, StopReason};
 
 pub mod generate;
 
@@ -53,6 +53,14 @@ pub fn solve_for(
     Ok(jemput_planner::solve(problem, &options, &deadline)?)
 }
 
+/// The stop reason as the solution JSON spells it.
+pub fn stop_name(reason: StopReason) -> String {
+    serde_json::to_value(reason)
+        .ok()
+        .and_then(|v| v.as_str().map(str::to_string))
+        .unwrap_or_default()
+}
+
 /// Peak resident memory of this process in MiB (Linux), if known.
 pub fn peak_memory_mib() -> Option<f64> {
     let status = std::fs::read_to_string("/proc/self/status").ok()?;
@@ -66,7 +74,7 @@ pub fn peak_memory_mib() -> Option<f64> {
 pub fn plan_command(
     path: &Path,
     time_limit: Duration,
-    seed: u64,
+    options: &SolveOptions,
     output: Option<&Path>,
     summary: &mut dyn Write,
 ) -> anyhow::Result<()> {
@@ -82,11 +90,7 @@ pub fn plan_command(
         )
     })?;
     let started = Instant::now();
-    let options = SolveOptions {
-        seed,
-        ..SolveOptions::default()
-    };
-    let solution = solve_for(&problem, &options, time_limit)?;
+    let solution = solve_for(&problem, options, time_limit)?;
     let wall = started.elapsed().as_secs_f64();
     let report = checker::check(&problem, &solution);
     let json = serde_json::to_string_pretty(&solution)?;
@@ -105,7 +109,8 @@ pub fn plan_command(
     writeln!(
         summary,
         "jobs={} assigned={} unassigned={} (routes_full={}, {:.2}% of {} serviceable) routes={} \
-         distance_km={:.1} iterations={} wall_s={:.2} peak_mib={} feasible={}",
+         distance_km={:.1} iterations={} threads={} stopped={} wall_s={:.2} peak_mib={} \
+         feasible={}",
         problem.jobs.len(),
         solution.kpis.assigned,
         solution.unassigned.len(),
@@ -115,6 +120,8 @@ pub fn plan_command(
         solution.routes.len(),
         solution.kpis.distance / 1000.0,
         solution.search.iterations,
+        solution.search.threads,
+        stop_name(solution.search.stopped),
         wall,
         peak_memory_mib().map_or("?".to_string(), |m| format!("{m:.0}")),
         report.is_feasible(),
@@ -148,7 +155,7 @@ pub struct BenchSummary {
 pub fn bench_command(
     dir: &Path,
     time_limit: Duration,
-    seed: u64,
+    options: &SolveOptions,
     filter: Option<&str>,
     out: &mut dyn Write,
 ) -> anyhow::Result<BenchSummary> {
@@ -157,8 +164,8 @@ pub fn bench_command(
         .with_context(|| format!("reading {}", bks_path.display()))?;
     writeln!(
         out,
-        "{:<10} {:>8} {:>12} {:>12} {:>8} {:>7} {:>9}",
-        "instance", "vehicles", "distance", "bks", "gap_pct", "wall_s", "feasible"
+        "{:<10} {:>8} {:>12} {:>12} {:>8} {:>7} {:>9} {:>15}",
+        "instance", "vehicles", "distance", "bks", "gap_pct", "wall_s", "feasible", "stopped"
     )?;
     let (mut instances, mut feasible) = (0, 0);
     let (mut gap_sum, mut gap_max, mut wall_sum) = (0.0, f64::NEG_INFINITY, 0.0);
@@ -179,17 +186,13 @@ pub fn bench_command(
         let problem =
             read_solomon(&text).map_err(|e| anyhow::anyhow!("{}: {}", path.display(), e))?;
         let started = Instant::now();
-        let options = SolveOptions {
-            seed,
-            ..SolveOptions::default()
-        };
-        let solution = solve_for(&problem, &options, time_limit)?;
+        let solution = solve_for(&problem, options, time_limit)?;
         let wall = started.elapsed().as_secs_f64();
         let report = checker::check(&problem, &solution);
         let ok = report.is_feasible() && solution.unassigned.is_empty();
         let gap = 100.0 * (report.distance - best) / best;
         let mut row = format!(
-            "{:<10} {:>8} {:>12.4} {:>12.4} {:>8} {:>7.2} {:>9}",
+            "{:<10} {:>8} {:>12.4} {:>12.4} {:>8} {:>7.2} {:>9} {:>15}",
             name,
             report.routes,
             report.distance,
@@ -200,7 +203,8 @@ pub fn bench_command(
                 "-".to_string()
             },
             wall,
-            ok
+            ok,
+            stop_name(solution.search.stopped)
         );
         if !ok {
             let _ = write!(

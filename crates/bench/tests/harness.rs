@@ -4,6 +4,7 @@ use std::path::Path;
 use std::time::Duration;
 
 use jemput_bench::{bench_command, generate::generate, plan_command};
+use jemput_planner::SolveOptions;
 
 fn solomon() -> &'static Path {
     Path::new(concat!(env!("CARGO_MANIFEST_DIR"), "/../../bench/solomon"))
@@ -15,7 +16,7 @@ fn bench_prints_a_row_per_instance_and_the_summary_last() {
     let summary = bench_command(
         solomon(),
         Duration::from_millis(200),
-        1,
+        &SolveOptions::default(),
         Some("C10"),
         &mut out,
     )
@@ -50,7 +51,7 @@ fn plan_writes_a_checked_solution() {
     plan_command(
         &problem,
         Duration::from_millis(300),
-        1,
+        &SolveOptions::default(),
         Some(&solution),
         &mut summary,
     )
@@ -78,7 +79,7 @@ fn plan_names_the_bad_field() {
     let error = plan_command(
         &problem,
         Duration::from_millis(10),
-        1,
+        &SolveOptions::default(),
         None,
         &mut Vec::new(),
     )
@@ -100,4 +101,40 @@ fn a_generated_regency_week_plans_feasibly() {
     assert!(report.is_feasible(), "{:#?}", report.violations);
     assert!(solution.unassigned.len() <= 4, "{:#?}", solution.unassigned);
     assert!(!solution.hotspots.is_empty());
+}
+
+#[test]
+fn a_backlog_far_beyond_the_routes_plans_the_urgent_first() {
+    // Two teams for one day and 20,000 open requests, one in twenty urgent: the routes hold a
+    // few dozen, so only the most pressing are considered and every visit planned is urgent.
+    let problem = generate(20_000, 2, 1, 11);
+    let options = SolveOptions {
+        iteration_limit: Some(200),
+        ..SolveOptions::default()
+    };
+    let solution = jemput_planner::solve(&problem, &options, &jemput_planner::Unlimited).unwrap();
+    let report = jemput_planner::checker::check(&problem, &solution);
+    assert!(report.is_feasible(), "{:#?}", report.violations);
+    assert_eq!(
+        solution.search.considered,
+        jemput_planner::CONSIDER_AT_LEAST
+    );
+    assert_eq!(
+        solution.kpis.assigned + solution.unassigned.len(),
+        problem.jobs.len()
+    );
+    assert!(solution.kpis.assigned > 10, "{:?}", solution.kpis);
+    let urgent: std::collections::HashSet<&str> = problem
+        .jobs
+        .iter()
+        .filter(|j| j.priority == jemput_planner::Priority::Urgent)
+        .map(|j| j.id.as_str())
+        .collect();
+    for route in &solution.routes {
+        for stop in &route.stops {
+            if let jemput_planner::Stop::Visit { job, .. } = stop {
+                assert!(urgent.contains(job.as_str()), "{job} is not urgent");
+            }
+        }
+    }
 }

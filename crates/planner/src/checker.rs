@@ -20,7 +20,8 @@ pub struct Violation {
     /// `duplicate_route`, `missing_skill`, `outside_dates`, `arrival_too_early`, `time_window`,
     /// `before_shift`, `short_service`, `break_window`, `break_missing`, `shift_end`, `max_route_minutes`,
     /// `max_route_distance`, `max_visits`, `capacity`, `pin`, `pin_position`, `group_split`,
-    /// `locked_route`, `reported_distance`.
+    /// `locked_route`, `reported_distance`, `before_promise` (a visit starts before its promised
+    /// window opens), `late_report` (the solution's `late` list disagrees with the routes).
     pub code: &'static str,
     pub message: String,
 }
@@ -32,6 +33,9 @@ pub struct Report {
     pub distance: f64,
     pub routes: usize,
     pub assigned: usize,
+    /// Visits that start after their promised window, and by how many minutes in all.
+    pub late_visits: usize,
+    pub late_minutes: f64,
 }
 
 impl Report {
@@ -59,6 +63,8 @@ pub fn check(problem: &Problem, solution: &Solution) -> Report {
     let mut routes_seen: HashSet<(&str, &Date)> = HashSet::new();
     let mut total_distance = 0.0;
     let mut assigned = 0;
+    // Recomputed lateness per job, to hold against what the solution reports.
+    let mut late: HashMap<usize, f64> = HashMap::new();
 
     for (r, route) in solution.routes.iter().enumerate() {
         let name = format!("route {} {}", route.team, route.date);
@@ -138,6 +144,38 @@ pub fn check(problem: &Problem, solution: &Solution) -> Report {
                             "time_window",
                             format!("{name}: job {id} starts at {begin}, outside its time windows"),
                         );
+                    }
+                    match job.windows_on(&route.date) {
+                        None => fail(
+                            "outside_dates",
+                            format!("{name}: job {id} has no windows on {}", route.date),
+                        ),
+                        Some(windows)
+                            if !windows.is_empty()
+                                && !windows.iter().any(|w| {
+                                    begin >= w.start.0 - EPSILON && begin <= w.end.0 + EPSILON
+                                }) =>
+                        {
+                            fail(
+                                "time_window",
+                                format!(
+                                    "{name}: job {id} starts at {begin}, outside its windows on {}",
+                                    route.date
+                                ),
+                            )
+                        }
+                        Some(_) => {}
+                    }
+                    if let Some(promise) = &job.promised_window {
+                        if begin < promise.start.0 - EPSILON {
+                            fail(
+                                "before_promise",
+                                format!("{name}: job {id} starts at {begin}, before its promised window opens"),
+                            );
+                        }
+                        if begin > promise.end.0 + EPSILON {
+                            late.insert(j, begin - promise.end.0);
+                        }
                     }
                     if *end < begin + job.service_minutes - EPSILON {
                         fail(
@@ -337,6 +375,32 @@ pub fn check(problem: &Problem, solution: &Solution) -> Report {
         }
     }
 
+    let mut reported_late: HashMap<&str, f64> = HashMap::new();
+    for entry in &solution.late {
+        reported_late.insert(entry.job.as_str(), entry.minutes);
+    }
+    for (&j, &minutes) in &late {
+        let id = problem.jobs[j].id.as_str();
+        match reported_late.remove(id) {
+            Some(reported) if (reported - minutes).abs() <= 1e-6 * minutes.max(1.0) => {}
+            Some(reported) => fail(
+                "late_report",
+                format!("job {id} is {minutes} min late, reported {reported}"),
+            ),
+            None => fail(
+                "late_report",
+                format!("job {id} is {minutes} min late but not reported"),
+            ),
+        }
+    }
+    for id in reported_late.keys() {
+        fail(
+            "late_report",
+            format!("job {id} is reported late but is not"),
+        );
+    }
+    report.late_visits = late.len();
+    report.late_minutes = late.values().sum();
     report.distance = total_distance;
     report.routes = solution.routes.len();
     report.assigned = assigned;

@@ -10,7 +10,7 @@ use serde::Serialize;
 
 use crate::error::ProblemError;
 use crate::problem::{Date, Job, Problem, Shift, Team};
-use crate::solution::{RoutePlan, Stop};
+use crate::solution::{LateVisit, RoutePlan, Stop};
 use crate::travel::model_for;
 
 /// Slack for floating-point noise, the checker's.
@@ -33,6 +33,9 @@ pub struct RouteIssue {
 pub struct Evaluation {
     pub route: RoutePlan,
     pub issues: Vec<RouteIssue>,
+    /// Visits that would start after their promised window (not a broken rule: a promise
+    /// that cannot be kept is kept as nearly as can be).
+    pub late: Vec<LateVisit>,
 }
 
 /// Schedule `jobs` (ids, in this order) for `team` on `date`.
@@ -97,6 +100,7 @@ pub fn evaluate(
     let travel_minutes: f64 = day.legs.iter().map(|leg| leg.1).sum();
     issues.extend(group_issues(problem, &day.route));
     issues.extend(route_issues(&day, arrival_home, distance));
+    let late = day.late_visits(&stops);
     Ok(Evaluation {
         route: RoutePlan {
             team: team.id.clone(),
@@ -110,7 +114,23 @@ pub fn evaluate(
             visits: day.route.len(),
         },
         issues,
+        late,
     })
+}
+
+/// Start intervals in both lists (each sorted by start; they may overlap among themselves).
+fn overlap(a: &[(f64, f64)], b: &[(f64, f64)]) -> Vec<(f64, f64)> {
+    let mut out: Vec<(f64, f64)> = a
+        .iter()
+        .flat_map(|x| b.iter().map(move |y| (x.0.max(y.0), x.1.min(y.1))))
+        .filter(|w| w.0 <= w.1)
+        .collect();
+    out.sort_by(|x, y| x.0.total_cmp(&y.0));
+    if out.is_empty() {
+        // No common start: a window that any arrival misses, so the issue is reported.
+        out.push((f64::NEG_INFINITY, f64::NEG_INFINITY));
+    }
+    out
 }
 
 #[derive(Debug, Clone, Copy)]
@@ -162,7 +182,39 @@ impl<'a> Day<'a> {
                     .map(|w| (w.start.0, w.end.0))
                     .collect();
                 own.sort_by(|a, b| a.0.total_cmp(&b.0));
-                own
+                let own = match job.windows_on(&shift.date) {
+                    // Not a day it may be served: its issue is `outside_dates`, and its time
+                    // is what the other windows say.
+                    None | Some([]) => own,
+                    Some(dated) => {
+                        let mut dated: Vec<(f64, f64)> =
+                            dated.iter().map(|w| (w.start.0, w.end.0)).collect();
+                        dated.sort_by(|a, b| a.0.total_cmp(&b.0));
+                        if own.is_empty() {
+                            dated
+                        } else {
+                            overlap(&own, &dated)
+                        }
+                    }
+                };
+                match &job.promised_window {
+                    // Never before the promise opens.
+                    Some(promise) if own.is_empty() => vec![(promise.start.0, f64::INFINITY)],
+                    Some(promise) => {
+                        let opens = promise.start.0;
+                        let clipped: Vec<(f64, f64)> = own
+                            .iter()
+                            .filter(|w| w.1 >= opens)
+                            .map(|w| (w.0.max(opens), w.1))
+                            .collect();
+                        if clipped.is_empty() {
+                            vec![(opens, opens)]
+                        } else {
+                            clipped
+                        }
+                    }
+                    None => own,
+                }
             })
             .collect();
         // As in the solver: a break that closes before the shift starts or opens after it
@@ -314,14 +366,22 @@ impl<'a> Day<'a> {
                     } else {
                         format!("{} min", late.round())
                     };
-                    issues.push(RouteIssue {
-                        code: "time_window",
-                        job: Some(job.id.clone()),
-                        message: format!(
+                    let message = if closes.is_finite() {
+                        format!(
                             "arrives at {}, {by} after its last time window closes at {}",
                             clock(arrival),
                             clock(closes)
-                        ),
+                        )
+                    } else {
+                        format!(
+                            "its windows on {} and its other windows have no time in common",
+                            self.date
+                        )
+                    };
+                    issues.push(RouteIssue {
+                        code: "time_window",
+                        job: Some(job.id.clone()),
+                        message,
                     });
                     arrival
                 }
@@ -343,6 +403,27 @@ impl<'a> Day<'a> {
             }
         }
         (stops, time, issues)
+    }
+
+    /// The visits among `stops` that start after their promised window.
+    fn late_visits(&self, stops: &[Stop]) -> Vec<LateVisit> {
+        let visits = stops.iter().filter_map(|stop| match stop {
+            Stop::Visit { start, .. } => Some(*start),
+            Stop::Break { .. } => None,
+        });
+        self.route
+            .iter()
+            .zip(visits)
+            .filter_map(|(job, start)| {
+                let promise = job.promised_window.as_ref()?;
+                (start > promise.end.0 + EPSILON).then(|| LateVisit {
+                    job: job.id.clone(),
+                    promised_end: promise.end.0,
+                    start,
+                    minutes: start - promise.end.0,
+                })
+            })
+            .collect()
     }
 
     /// The shift's end or the route-length limit, whichever comes first (with the slack).
@@ -382,6 +463,12 @@ impl<'a> Day<'a> {
             issue(
                 "outside_dates",
                 format!("may not be visited before {earliest}"),
+            );
+        }
+        if job.windows_on(self.date).is_none() {
+            issue(
+                "outside_dates",
+                format!("has windows only on other dates than {}", self.date),
             );
         }
         if let Some(deadline) = job.deadline.as_ref().filter(|d| self.date > *d) {

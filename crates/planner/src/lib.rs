@@ -5,11 +5,13 @@
 //! with route limits. The service, the `jemput plan` / `jemput bench` commands and the tests all
 //! call [`solve`]; [`checker::check`] verifies any solution independently of the solver.
 
+mod backlog;
 pub mod checker;
 pub mod cluster;
 mod error;
 pub mod evaluate;
 mod model;
+mod parallel;
 pub mod problem;
 mod rng;
 mod route;
@@ -18,32 +20,61 @@ pub mod solution;
 mod solver;
 pub mod travel;
 
+pub use backlog::{CONSIDER_AT_LEAST, CONSIDER_AT_MOST};
 pub use error::ProblemError;
 pub use evaluate::{evaluate, Evaluation, RouteIssue};
 pub use problem::{
-    Break, Date, Job, Location, Minutes, ObjectiveWeights, Pin, PreviousAssignment, Priority,
-    PriorityCosts, Problem, Shift, Team, TimeWindow, TravelSpec, VehicleProfile,
+    Break, Date, DatedWindows, Job, Location, Minutes, ObjectiveWeights, Pin, PreviousAssignment,
+    Priority, PriorityCosts, Problem, Shift, Team, TimeWindow, TravelSpec, VehicleProfile,
 };
 pub use solution::{
-    Hotspot, Kpis, RoutePlan, SearchStats, Solution, Stop, TeamKpi, UnassignedJob, UnassignedReason,
+    Hotspot, Kpis, LateVisit, RoutePlan, SearchStats, Solution, Stop, StopReason, TeamKpi,
+    UnassignedJob, UnassignedReason,
 };
-pub use solver::{Budget, SolveOptions, Unlimited, DEFAULT_ITERATIONS};
+pub use solver::{
+    Budget, SolveOptions, Unlimited, DEFAULT_ITERATIONS, EXCHANGE_EVERY, STALL_MIN_ITERATIONS,
+};
 pub use travel::{Euclidean, GreatCircle, MatrixTravel, TravelModel};
 
 use model::Model;
 use route::{Node, Route};
 use solver::{Search, State};
 
+/// Minutes past a promised window below which a visit counts as on time (floating-point
+/// noise); the checker and [`evaluate`] use the same.
+pub const LATE_BY_MORE_THAN: f64 = 1e-6;
+
 /// Plan routes for a problem. Stops at the iteration limit (or [`DEFAULT_ITERATIONS`] when
-/// the budget never runs out) or when `budget.used()` reaches 1, and returns the best plan seen.
-/// The same problem, options and seed give the same plan when the iteration limit ends the
-/// search.
+/// the budget never runs out), when `budget.used()` reaches 1, or (unless turned off) when
+/// the search has stopped improving, and returns the best plan seen. The same problem,
+/// options, seed and thread count give the same plan unless the budget ends the search.
+///
+/// A backlog of more than [`CONSIDER_AT_LEAST`] jobs and a few times what the routes hold is
+/// cut first to the jobs that come first (priority, deadline, date, distance; at most
+/// [`CONSIDER_AT_MOST`]); the others are reported `routes_full`, and hotspots are those of the
+/// jobs considered.
 pub fn solve(
     problem: &Problem,
     options: &SolveOptions,
     budget: &dyn Budget,
 ) -> Result<Solution, ProblemError> {
     problem.validate()?;
+    let Some(selection) = backlog::select(problem) else {
+        return solve_whole(problem, options, budget);
+    };
+    let mut solution = solve_whole(&selection.problem, options, budget)?;
+    solution.unassigned.extend(selection.left_out);
+    solution.kpis.jobs = problem.jobs.len();
+    solution.kpis.unassigned = solution.unassigned.len();
+    Ok(solution)
+}
+
+/// Plan every job of the problem.
+fn solve_whole(
+    problem: &Problem,
+    options: &SolveOptions,
+    budget: &dyn Budget,
+) -> Result<Solution, ProblemError> {
     let model = Model::compile(problem);
     let mut search = Search::new(&model, options.seed);
     let initial = search.construct();
@@ -55,7 +86,34 @@ pub fn solve(
         } else {
             DEFAULT_ITERATIONS
         });
-    let (best, iterations) = search.improve(initial, iteration_limit, budget);
+    let threads = options.threads.max(1);
+    let (best, iterations, stopped) = match search.start_walk(&initial) {
+        None => (initial, 0, StopReason::NothingToSearch),
+        Some(mut walk) if threads == 1 => {
+            let stopped = search.walk(
+                &mut walk,
+                u64::MAX,
+                iteration_limit,
+                options.stop_when_stalled,
+                budget,
+            );
+            let iterations = walk.iteration;
+            (
+                walk.best,
+                iterations,
+                stopped.unwrap_or(StopReason::IterationLimit),
+            )
+        }
+        Some(_) => parallel::improve(
+            &model,
+            &initial,
+            options.seed,
+            threads,
+            iteration_limit,
+            options.stop_when_stalled,
+            budget,
+        ),
+    };
     let mut solution = report(problem, &model, &best);
     solution.hotspots = cluster::hotspots(
         &problem.jobs,
@@ -67,6 +125,9 @@ pub fn solve(
         iterations,
         initial_cost,
         final_cost: best.cost,
+        threads,
+        stopped,
+        considered: problem.jobs.len(),
     };
     Ok(solution)
 }
@@ -97,9 +158,10 @@ fn report(problem: &Problem, model: &Model, state: &State) -> Solution {
             utilisation: 0.0,
         })
         .collect();
+    let mut late = Vec::new();
     for route in state.routes.iter().filter(|r| r.tasks > 0) {
         let vehicle = &model.vehicles[route.vehicle as usize];
-        let plan = route_plan(problem, model, route);
+        let plan = route_plan(problem, model, route, &mut late);
         let team = &mut team_kpis[vehicle.team];
         team.routes += 1;
         team.visits += plan.visits;
@@ -125,6 +187,17 @@ fn report(problem: &Problem, model: &Model, state: &State) -> Solution {
             team.utilisation = team.working_minutes / team.shift_minutes;
         }
     }
+    let worked: Vec<f64> = team_kpis
+        .iter()
+        .filter(|t| t.shift_minutes > 0.0)
+        .map(|t| t.working_minutes)
+        .collect();
+    if let (Some(most), Some(least)) = (
+        worked.iter().copied().reduce(f64::max),
+        worked.iter().copied().reduce(f64::min),
+    ) {
+        kpis.working_minutes_spread = most - least;
+    }
     kpis.teams = team_kpis;
 
     let mut unassigned = Vec::new();
@@ -148,16 +221,25 @@ fn report(problem: &Problem, model: &Model, state: &State) -> Solution {
         }
     }
     kpis.unassigned = unassigned.len();
+    kpis.late_visits = late.len();
+    kpis.late_minutes = late.iter().map(|l| l.minutes).sum();
     Solution {
         routes,
         unassigned,
         hotspots: Vec::new(),
         kpis,
         search: SearchStats::default(),
+        late,
     }
 }
 
-fn route_plan(problem: &Problem, model: &Model, route: &Route) -> RoutePlan {
+/// The route as reported; visits after their promised window are added to `late`.
+fn route_plan(
+    problem: &Problem,
+    model: &Model,
+    route: &Route,
+    late: &mut Vec<LateVisit>,
+) -> RoutePlan {
     let vehicle = &model.vehicles[route.vehicle as usize];
     let (loc, departure) = route.schedule();
     let mut stops = Vec::new();
@@ -170,11 +252,21 @@ fn route_plan(problem: &Problem, model: &Model, route: &Route) -> RoutePlan {
             Node::Task(t) => {
                 let task = &model.tasks[t as usize];
                 let arrival = leave + model.time(vehicle.profile, loc[position - 1], task.loc);
-                let start = task.start_for(arrival).unwrap_or(arrival);
+                let start = task.start_for(vehicle.day, arrival).unwrap_or(arrival);
                 let mut here = arrival;
                 for (k, &j) in task.jobs.iter().enumerate() {
                     let job = &problem.jobs[j];
                     let begin = start + task.offsets[k];
+                    if let Some(promise) = &job.promised_window {
+                        if begin > promise.end.0 + LATE_BY_MORE_THAN {
+                            late.push(LateVisit {
+                                job: job.id.clone(),
+                                promised_end: promise.end.0,
+                                start: begin,
+                                minutes: begin - promise.end.0,
+                            });
+                        }
+                    }
                     stops.push(Stop::Visit {
                         job: job.id.clone(),
                         arrival: here,
@@ -239,6 +331,7 @@ fn explain(problem: &Problem, model: &Model, t: usize) -> (UnassignedReason, Str
     let (earliest, deadline) = &task.allowed_dates;
     let in_dates = |v: &model::Vehicle| {
         skilled.contains(&v.team)
+            && !task.windows_on(v.day).is_empty()
             && earliest.as_ref().is_none_or(|e| v.date >= *e)
             && deadline.as_ref().is_none_or(|d| v.date <= *d)
     };

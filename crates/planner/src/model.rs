@@ -21,6 +21,12 @@ pub(crate) struct Task {
     pub service: f64,
     /// Allowed start intervals of the stop, sorted and disjoint; never empty for a live task.
     pub windows: Vec<(f64, f64)>,
+    /// Per day (index among the vehicles' distinct dates), the start intervals there when they depend on the
+    /// date (dated windows); empty when `windows` holds every day.
+    pub day_windows: Vec<Vec<(f64, f64)>>,
+    /// Promised windows' ends as latest stop starts, with the cost per minute past each
+    /// (one per member with a promise).
+    pub dues: Vec<(f64, f64)>,
     pub demand: f64,
     pub skills: u64,
     pub allowed_dates: (Option<Date>, Option<Date>),
@@ -36,14 +42,41 @@ pub(crate) struct Task {
 }
 
 impl Task {
-    pub fn latest_start(&self) -> f64 {
-        self.windows.last().map_or(f64::NEG_INFINITY, |w| w.1)
+    /// Cost of starting the stop at `start` for the promises it breaks.
+    #[inline]
+    pub fn lateness_cost(&self, start: f64) -> f64 {
+        self.dues
+            .iter()
+            .map(|&(due, per_minute)| (start - due).max(0.0) * per_minute)
+            .sum()
     }
 
-    /// Start of service for an arrival, or None if every window has closed.
+    /// The earliest promised end: a stop on time keeps its start no later than this.
     #[inline]
-    pub fn start_for(&self, arrival: f64) -> Option<f64> {
-        for &(open, close) in &self.windows {
+    pub fn due(&self) -> f64 {
+        self.dues.iter().map(|d| d.0).fold(OPEN, f64::min)
+    }
+
+    /// Start intervals on day `day`.
+    #[inline]
+    pub fn windows_on(&self, day: usize) -> &[(f64, f64)] {
+        if self.day_windows.is_empty() {
+            &self.windows
+        } else {
+            &self.day_windows[day]
+        }
+    }
+
+    pub fn latest_start(&self, day: usize) -> f64 {
+        self.windows_on(day)
+            .last()
+            .map_or(f64::NEG_INFINITY, |w| w.1)
+    }
+
+    /// Start of service for an arrival on day `day`, or None if every window has closed.
+    #[inline]
+    pub fn start_for(&self, day: usize, arrival: f64) -> Option<f64> {
+        for &(open, close) in self.windows_on(day) {
             if arrival <= close {
                 return Some(arrival.max(open));
             }
@@ -51,11 +84,11 @@ impl Task {
         None
     }
 
-    /// Latest arrival from which service can start no later than `bound`.
+    /// Latest arrival on day `day` from which service can start no later than `bound`.
     #[inline]
-    pub fn latest_arrival_for(&self, bound: f64) -> f64 {
+    pub fn latest_arrival_for(&self, day: usize, bound: f64) -> f64 {
         let mut best = f64::NEG_INFINITY;
-        for &(open, close) in &self.windows {
+        for &(open, close) in self.windows_on(day) {
             if open <= bound {
                 best = close.min(bound);
             } else {
@@ -78,6 +111,8 @@ pub(crate) struct BreakSpec {
 pub(crate) struct Vehicle {
     pub team: usize,
     pub date: Date,
+    /// Index of `date` among the vehicles' distinct dates, in calendar order.
+    pub day: usize,
     pub start_loc: u32,
     pub end_loc: u32,
     pub start_time: f64,
@@ -109,6 +144,8 @@ pub(crate) struct Model {
     pub neighbours: Vec<Vec<u32>>,
     pub distance_weight: f64,
     pub time_weight: f64,
+    /// Cost per squared working minute of a route (0 with one team).
+    pub balance_weight: f64,
     pub team_skills: Vec<u64>,
 }
 
@@ -198,6 +235,7 @@ impl Model {
                 vehicles.push(Vehicle {
                     team: t,
                     date: shift.date.clone(),
+                    day: 0,
                     start_loc,
                     end_loc,
                     start_time: shift.start.0,
@@ -214,6 +252,12 @@ impl Model {
                     locked: shift.locked,
                 });
             }
+        }
+        let mut days: Vec<Date> = vehicles.iter().map(|v| v.date.clone()).collect();
+        days.sort();
+        days.dedup();
+        for vehicle in &mut vehicles {
+            vehicle.day = days.binary_search(&vehicle.date).unwrap_or(0);
         }
         let vehicle_of: HashMap<(&str, &Date), u32> = vehicles
             .iter()
@@ -261,9 +305,18 @@ impl Model {
             let mut earliest: Option<&Date> = None;
             let mut deadline: Option<&Date> = None;
             let mut rejected = None;
+            let mut dues = Vec::new();
             for &j in &jobs {
                 let job = &problem.jobs[j];
                 offsets.push(service);
+                if let Some(promise) = &job.promised_window {
+                    // Never before the promise opens; after it closes only at a cost.
+                    windows = intersect(&windows, &[(promise.start.0 - service, OPEN)]);
+                    dues.push((
+                        promise.end.0 - service,
+                        weights.lateness_per_minute.of(job.priority),
+                    ));
+                }
                 if !job.time_windows.is_empty() {
                     let mut own: Vec<(f64, f64)> = job
                         .time_windows
@@ -292,6 +345,7 @@ impl Model {
                     ));
                 }
             }
+            let day_windows = dated_windows(problem, &jobs, &offsets, &windows, &days);
             if windows.is_empty() && rejected.is_none() {
                 rejected = Some((
                     UnassignedReason::GroupConflict,
@@ -327,6 +381,12 @@ impl Model {
                     } else if vehicle.locked {
                         continue;
                     }
+                    if day_windows
+                        .get(vehicle.day)
+                        .is_some_and(|w: &Vec<(f64, f64)>| w.is_empty())
+                    {
+                        continue;
+                    }
                     if skills & !team_masks[vehicle.team] != 0
                         || earliest.is_some_and(|e| vehicle.date < *e)
                         || deadline.is_some_and(|d| vehicle.date > *d)
@@ -353,6 +413,8 @@ impl Model {
                 offsets,
                 service,
                 windows,
+                day_windows,
+                dues,
                 demand,
                 skills,
                 allowed_dates: (earliest.cloned(), deadline.cloned()),
@@ -392,6 +454,11 @@ impl Model {
             neighbours: Vec::new(),
             distance_weight: weights.distance,
             time_weight: weights.travel_minute,
+            balance_weight: if problem.teams.len() > 1 {
+                weights.workload_balance
+            } else {
+                0.0
+            },
             team_skills: team_masks,
         };
         compiled.neighbours = compiled.nearest_tasks();
@@ -425,6 +492,43 @@ impl Model {
             })
             .collect()
     }
+}
+
+/// A task's start intervals per day when a member has dated windows (empty otherwise):
+/// the date-free `windows` cut by each member's windows on that day, shifted by when the
+/// member starts within the stop; nothing on a day a member may not be served.
+fn dated_windows(
+    problem: &Problem,
+    jobs: &[usize],
+    offsets: &[f64],
+    windows: &[(f64, f64)],
+    days: &[Date],
+) -> Vec<Vec<(f64, f64)>> {
+    if jobs
+        .iter()
+        .all(|&j| problem.jobs[j].dated_windows.is_empty())
+    {
+        return Vec::new();
+    }
+    days.iter()
+        .map(|date| {
+            let mut on_day = windows.to_vec();
+            for (&j, &offset) in jobs.iter().zip(offsets) {
+                match problem.jobs[j].windows_on(date) {
+                    None => return Vec::new(),
+                    Some([]) => {}
+                    Some(own) => {
+                        let own = own
+                            .iter()
+                            .map(|w| (w.start.0 - offset, w.end.0 - offset))
+                            .collect();
+                        on_day = intersect(&on_day, &merge(own));
+                    }
+                }
+            }
+            on_day
+        })
+        .collect()
 }
 
 /// Sort and join overlapping intervals.
@@ -503,6 +607,8 @@ mod tests {
             loc: 0,
             service: 10.0,
             windows: vec![(0.0, 10.0), (20.0, 30.0)],
+            day_windows: Vec::new(),
+            dues: Vec::new(),
             demand: 0.0,
             skills: 0,
             allowed_dates: (None, None),
@@ -512,10 +618,10 @@ mod tests {
             fixed_at: None,
             rejected: None,
         };
-        assert_eq!(task.latest_arrival_for(15.0), 10.0);
-        assert_eq!(task.latest_arrival_for(25.0), 25.0);
-        assert_eq!(task.latest_arrival_for(-1.0), f64::NEG_INFINITY);
-        assert_eq!(task.start_for(12.0), Some(20.0));
-        assert_eq!(task.start_for(31.0), None);
+        assert_eq!(task.latest_arrival_for(0, 15.0), 10.0);
+        assert_eq!(task.latest_arrival_for(0, 25.0), 25.0);
+        assert_eq!(task.latest_arrival_for(0, -1.0), f64::NEG_INFINITY);
+        assert_eq!(task.start_for(0, 12.0), Some(20.0));
+        assert_eq!(task.start_for(0, 31.0), None);
     }
 }

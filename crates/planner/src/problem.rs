@@ -38,6 +38,17 @@ pub struct Job {
     /// Service must start inside one of these (empty: any time within the shift).
     #[serde(default, skip_serializing_if = "Vec::is_empty")]
     pub time_windows: Vec<TimeWindow>,
+    /// Windows for particular dates ("Tuesday morning or Thursday afternoon"). When given, the
+    /// job is served only on these dates, starting inside that date's windows (any time of
+    /// the shift when a date lists none) and inside `time_windows`.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub dated_windows: Vec<DatedWindows>,
+    /// The window the citizen was told (re-plans). Service never starts before it opens and,
+    /// whenever the plan can at all, not after it closes; a visit that cannot be kept is
+    /// served as little after it as can be, at `objective.lateness_per_minute`, instead of
+    /// being left out. Applies on top of `time_windows`.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub promised_window: Option<TimeWindow>,
     /// First date the visit may happen (inclusive).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub earliest_date: Option<Date>,
@@ -60,6 +71,29 @@ pub struct Job {
 
 fn is_zero(value: &f64) -> bool {
     *value == 0.0
+}
+
+/// A job's windows on one date.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct DatedWindows {
+    pub date: Date,
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub windows: Vec<TimeWindow>,
+}
+
+impl Job {
+    /// The windows the job's start must fall in on `date` besides `time_windows`: None when
+    /// the job may not be served that date at all, Some(empty) when any time will do.
+    pub fn windows_on(&self, date: &Date) -> Option<&[TimeWindow]> {
+        if self.dated_windows.is_empty() {
+            return Some(&[]);
+        }
+        self.dated_windows
+            .iter()
+            .find(|d| d.date == *date)
+            .map(|d| d.windows.as_slice())
+    }
 }
 
 /// Keep a job on one team and date; with a position, it is part of the route's fixed start.
@@ -225,6 +259,13 @@ pub struct ObjectiveWeights {
     pub delay_per_day: PriorityCosts,
     /// Cost of moving a job away from its team and date in `previous`.
     pub disruption: f64,
+    /// Cost of each minute a visit starts after its promised window closes, by priority.
+    /// Far above any detour, so a promise that can be kept is kept.
+    pub lateness_per_minute: PriorityCosts,
+    /// Evens out the teams' days: each route costs this times the square of its working
+    /// minutes (travel and service), so two 4-hour days cost less than a 7-hour and a 1-hour
+    /// one. Applies only when there are several teams.
+    pub workload_balance: f64,
 }
 
 impl Default for ObjectiveWeights {
@@ -245,6 +286,15 @@ impl Default for ObjectiveWeights {
                 low: 0.0,
             },
             disruption: 5_000.0,
+            lateness_per_minute: PriorityCosts {
+                urgent: 1e6,
+                high: 3e5,
+                normal: 1e5,
+                low: 3e4,
+            },
+            // A 7-hour and a 1-hour day cost 7,200 more than two 4-hour days: worth 7 km of
+            // driving, not a team-day more.
+            workload_balance: 0.1,
         }
     }
 }
@@ -550,6 +600,25 @@ impl Problem {
                     window.end.0,
                 )?;
             }
+            let mut dated = HashSet::new();
+            for (d, on) in job.dated_windows.iter().enumerate() {
+                if !dated.insert(&on.date) {
+                    return invalid(
+                        format!("jobs[{j}].dated_windows[{d}].date"),
+                        format!("{} appears twice", on.date),
+                    );
+                }
+                for (w, window) in on.windows.iter().enumerate() {
+                    check_window(
+                        format!("jobs[{j}].dated_windows[{d}].windows[{w}]"),
+                        window.start.0,
+                        window.end.0,
+                    )?;
+                }
+            }
+            if let Some(window) = &job.promised_window {
+                check_window(at("promised_window"), window.start.0, window.end.0)?;
+            }
             if let (Some(earliest), Some(deadline)) = (&job.earliest_date, &job.deadline) {
                 if earliest > deadline {
                     return invalid(at("deadline"), "is before earliest_date".into());
@@ -602,6 +671,11 @@ impl Problem {
             weights.delay_per_day.high,
             weights.delay_per_day.normal,
             weights.delay_per_day.low,
+            weights.lateness_per_minute.urgent,
+            weights.lateness_per_minute.high,
+            weights.lateness_per_minute.normal,
+            weights.lateness_per_minute.low,
+            weights.workload_balance,
         ];
         if all_weights.iter().any(|w| !w.is_finite() || *w < 0.0) {
             return invalid(

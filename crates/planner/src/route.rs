@@ -29,17 +29,35 @@ pub(crate) struct Route {
     pub arrival_at_end: f64,
     pub distance: f64,
     pub travel_time: f64,
+    /// Minutes of service on the route.
+    pub service: f64,
     pub load: f64,
     pub visits: usize,
     pub tasks: usize,
     /// The delay and disruption costs of the tasks on board.
     pub extra: f64,
+    /// The cost of the promises the route breaks (visits after their promised window).
+    pub lateness: f64,
     pub feasible: bool,
     /// Node index of the last task (None when the route has none): breaks after it are
     /// trailing.
     last_task: Option<usize>,
     /// Per node: a trailing break that is not needed.
     skipped: Vec<bool>,
+}
+
+/// What workload balance adds for `task` between `from` and `to` on `route`.
+#[inline]
+fn balance(model: &Model, route: &Route, task: &crate::model::Task, from: u32, to: u32) -> f64 {
+    if model.balance_weight == 0.0 {
+        return 0.0;
+    }
+    let profile = model.vehicles[route.vehicle as usize].profile;
+    let added = model.time(profile, from, task.loc) + model.time(profile, task.loc, to)
+        - model.time(profile, from, to)
+        + task.service;
+    let work = route.working_minutes();
+    model.balance_weight * ((work + added).powi(2) - work.powi(2))
 }
 
 /// Where and at what added cost a task fits best in a route.
@@ -62,10 +80,12 @@ impl Route {
             arrival_at_end: 0.0,
             distance: 0.0,
             travel_time: 0.0,
+            service: 0.0,
             load: 0.0,
             visits: 0,
             tasks: 0,
             extra: 0.0,
+            lateness: 0.0,
             feasible: true,
             last_task: None,
             skipped: Vec::new(),
@@ -88,6 +108,14 @@ impl Route {
             + model.distance_weight * self.distance
             + model.time_weight * self.travel_time
             + self.extra
+            + self.lateness
+            + model.balance_weight * self.working_minutes().powi(2)
+    }
+
+    /// Travel and service: what workload balance evens out.
+    #[inline]
+    pub fn working_minutes(&self) -> f64 {
+        self.travel_time + self.service
     }
 
     /// Recompute the schedule after the nodes changed.
@@ -102,10 +130,12 @@ impl Route {
         self.departure.push(vehicle.start_time);
         self.distance = 0.0;
         self.travel_time = 0.0;
+        self.service = 0.0;
         self.load = 0.0;
         self.visits = 0;
         self.tasks = 0;
         self.extra = 0.0;
+        self.lateness = 0.0;
         self.feasible = true;
         self.last_task = self.nodes.iter().rposition(|n| matches!(n, Node::Task(_)));
         self.skipped.clear();
@@ -119,14 +149,18 @@ impl Route {
                     let travel = model.time(profile, here, task.loc);
                     self.distance += model.distance(profile, here, task.loc);
                     self.travel_time += travel;
-                    match task.start_for(time + travel) {
-                        Some(start) => time = start + task.service,
+                    match task.start_for(vehicle.day, time + travel) {
+                        Some(start) => {
+                            self.lateness += task.lateness_cost(start);
+                            time = start + task.service;
+                        }
                         None => {
                             self.feasible = false;
                             time += travel + task.service;
                         }
                     }
                     here = task.loc;
+                    self.service += task.service;
                     self.load += task.demand;
                     self.visits += task.jobs.len();
                     self.tasks += 1;
@@ -177,7 +211,14 @@ impl Route {
             self.latest_arrival[position] = match self.nodes[position - 1] {
                 Node::Task(t) => {
                     let task = &model.tasks[t as usize];
-                    task.latest_arrival_for(bound - task.service)
+                    let mut latest_start = bound - task.service;
+                    // A promise kept stays kept: what is inserted before it may not make it
+                    // late. One already broken only costs more.
+                    let due = task.due();
+                    if self.departure[position] - task.service <= due + 1e-9 {
+                        latest_start = latest_start.min(due);
+                    }
+                    task.latest_arrival_for(vehicle.day, latest_start)
                 }
                 Node::Break(b) => {
                     let rest = vehicle.breaks[b as usize];
@@ -218,7 +259,7 @@ impl Route {
             return None;
         }
         let profile = vehicle.profile;
-        let latest_start = task.latest_start();
+        let latest_start = task.latest_start(vehicle.day);
         let len = self.nodes.len();
         let mut best: Option<Insertion> = None;
         for position in (self.fixed_prefix + 1)..=(len + 1) {
@@ -247,9 +288,10 @@ impl Route {
             if blink > 0.0 && rng.chance(blink) {
                 continue;
             }
-            let Some(task_time) = task.start_for(arrival).map(|s| s + task.service) else {
+            let Some(task_start) = task.start_for(vehicle.day, arrival) else {
                 continue;
             };
+            let task_time = task_start + task.service;
             // Breaks right after the insertion point are taken here, after the task.
             let mut next = position;
             while next <= len && matches!(self.nodes[next - 1], Node::Break(_)) {
@@ -276,7 +318,9 @@ impl Route {
             }
             let cost = model.arc_cost(profile, from, task.loc)
                 + model.arc_cost(profile, task.loc, to)
-                - model.arc_cost(profile, from, to);
+                - model.arc_cost(profile, from, to)
+                + task.lateness_cost(task_start)
+                + balance(model, self, task, from, to);
             if best.is_none_or(|b| cost < b.cost) {
                 best = Some(Insertion { cost, position });
             }

@@ -59,6 +59,8 @@ pub fn read_solomon(text: &str) -> Result<Problem, ProblemError> {
                 start: Minutes(row[4]),
                 end: Minutes(row[5]),
             }],
+            dated_windows: Vec::new(),
+            promised_window: None,
             earliest_date: None,
             deadline: None,
             skills: Vec::new(),
@@ -101,6 +103,7 @@ pub fn read_solomon(text: &str) -> Result<Problem, ProblemError> {
     let objective = ObjectiveWeights {
         delay_per_day: no_cost,
         disruption: 0.0,
+        workload_balance: 0.0,
         ..ObjectiveWeights::default()
     };
     let problem = Problem {

@@ -14,6 +14,19 @@ pub struct Solution {
     pub kpis: Kpis,
     #[serde(default)]
     pub search: SearchStats,
+    /// Visits that start after their promised window: the promises no plan could keep.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub late: Vec<LateVisit>,
+}
+
+/// A promise broken because it could not be kept: service starts `minutes` after the promised
+/// window closed.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct LateVisit {
+    pub job: String,
+    pub promised_end: f64,
+    pub start: f64,
+    pub minutes: f64,
 }
 
 /// One team's day.
@@ -109,6 +122,15 @@ pub struct Kpis {
     pub service_minutes: f64,
     pub cost: f64,
     pub teams: Vec<TeamKpi>,
+    /// Visits starting after their promised window, and by how many minutes in all.
+    #[serde(default)]
+    pub late_visits: usize,
+    #[serde(default)]
+    pub late_minutes: f64,
+    /// Working minutes (travel and service) of the busiest team less those of the least busy,
+    /// over the teams with a shift.
+    #[serde(default)]
+    pub working_minutes_spread: f64,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -128,7 +150,36 @@ pub struct TeamKpi {
 #[derive(Debug, Clone, Default, Serialize, Deserialize, PartialEq)]
 pub struct SearchStats {
     pub seed: u64,
+    /// Over all threads.
     pub iterations: u64,
     pub initial_cost: f64,
     pub final_cost: f64,
+    #[serde(default = "one_thread")]
+    pub threads: usize,
+    /// Why the search ended.
+    #[serde(default)]
+    pub stopped: StopReason,
+    /// Jobs the search considered: all of them, unless a backlog far beyond what the routes
+    /// hold was cut to the ones that come first (the rest are `routes_full`).
+    #[serde(default)]
+    pub considered: usize,
+}
+
+fn one_thread() -> usize {
+    1
+}
+
+/// What ended a search.
+#[derive(Debug, Clone, Copy, Default, Serialize, Deserialize, PartialEq, Eq)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// The iteration limit (or the default number of iterations).
+    #[default]
+    IterationLimit,
+    /// The caller's budget: the time limit or a cancel.
+    TimeLimit,
+    /// No better plan for as long as it took to find the best one (the stall rule).
+    Stalled,
+    /// Nothing could be moved: every job is fixed, rejected or has no route.
+    NothingToSearch,
 }

@@ -7,6 +7,7 @@ use serde::{Deserialize, Serialize};
 use crate::model::Model;
 use crate::rng::Rng;
 use crate::route::{Node, Route};
+use crate::solution::StopReason;
 
 /// Search settings that are not part of the problem.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
@@ -18,6 +19,13 @@ pub struct SolveOptions {
     /// Wall-clock limit in milliseconds. The planner never reads a clock: callers turn this
     /// into a [`Budget`] (the CLI, the bench harness and the service do).
     pub time_limit_ms: Option<u64>,
+    /// Searches run side by side on this many threads, sharing the best plan every
+    /// [`EXCHANGE_EVERY`] iterations; the same seed and thread count give the same plan under
+    /// an iteration limit.
+    pub threads: usize,
+    /// Stop before the limits once the search has stopped improving (see
+    /// [`STALL_MIN_ITERATIONS`]).
+    pub stop_when_stalled: bool,
     /// Hotspots: members at most this many metres apart chain into one place.
     pub hotspot_radius_m: f64,
     /// Hotspots: fewest requests that make a place worth a pop-up service.
@@ -30,17 +38,22 @@ impl Default for SolveOptions {
             seed: 1,
             iteration_limit: None,
             time_limit_ms: None,
+            threads: 1,
+            stop_when_stalled: true,
             hotspot_radius_m: 400.0,
             hotspot_min_jobs: 6,
         }
     }
 }
 
+/// With several threads, how many iterations each runs between looks at the others' best.
+pub const EXCHANGE_EVERY: u64 = 1_000;
+
 /// Iterations when neither an iteration limit nor a budget ends the search.
 pub const DEFAULT_ITERATIONS: u64 = 20_000;
 
 /// How much of the search's allowance is spent, from the caller: a deadline, a cancel flag.
-pub trait Budget {
+pub trait Budget: Sync {
     /// 0 at the start; 1 or more means stop now.
     fn used(&self) -> f64;
 }
@@ -55,7 +68,7 @@ impl Budget for Unlimited {
     }
 }
 
-impl<F: Fn() -> f64> Budget for F {
+impl<F: Fn() -> f64 + Sync> Budget for F {
     fn used(&self) -> f64 {
         self()
     }
@@ -126,6 +139,47 @@ impl State {
         }
         self.unassigned.clone_from(&source.unassigned);
         self.cost = source.cost;
+    }
+}
+
+/// Iterations without a better plan after which a search stops on its own, at the least.
+pub const STALL_MIN_ITERATIONS: u64 = 20_000;
+/// A search stops once it has gone this many times as long without a better plan as it took
+/// to find the best one.
+pub const STALL_FACTOR: u64 = 2;
+
+/// The stall rule for a search at `iteration` whose best last got better after `improved_at`.
+pub(crate) fn stalled(iteration: u64, improved_at: u64) -> bool {
+    iteration - improved_at >= (STALL_FACTOR * improved_at).max(STALL_MIN_ITERATIONS)
+}
+
+/// One simulated-annealing walk: the best plan seen, the accepted one, the one being tried.
+pub(crate) struct Walk {
+    pub best: State,
+    current: State,
+    work: State,
+    pub iteration: u64,
+    /// The iteration after which `best` last got better.
+    pub improved_at: u64,
+    t_start: f64,
+    t_end: f64,
+    dirty: Vec<u32>,
+}
+
+impl Walk {
+    /// The stall rule: [`STALL_FACTOR`] times as many iterations without a better plan as it
+    /// took to find the best one, and at least [`STALL_MIN_ITERATIONS`]. Measured on Solomon, Gehring & Homberger
+    /// and the generated Kulon Progo problem (README, "Stopping early").
+    pub fn stalled(&self) -> bool {
+        stalled(self.iteration, self.improved_at)
+    }
+
+    /// Continue from a better plan found elsewhere (another thread).
+    pub fn adopt(&mut self, better: &State) {
+        self.best.clone_from(better);
+        self.current.clone_from(better);
+        self.work.clone_from(better);
+        self.improved_at = self.iteration;
     }
 }
 
@@ -357,33 +411,18 @@ impl<'m> Search<'m> {
         }
     }
 
-    /// Ruin-and-recreate under simulated annealing until the budget or iteration limit ends.
-    pub fn improve(
-        &mut self,
-        initial: State,
-        iteration_limit: u64,
-        budget: &dyn Budget,
-    ) -> (State, u64) {
+    /// A walk from `initial`, or None when no task can be moved at all.
+    pub fn start_walk(&self, initial: &State) -> Option<Walk> {
         let model = self.model;
-        let mut best = initial.clone();
-        let mut current = initial.clone();
-        let mut work = initial;
         let searchable_tasks = (0..model.tasks.len() as u32)
             .filter(|&t| searchable(model, t))
             .count();
         if searchable_tasks == 0 {
-            return (best, 0);
+            return None;
         }
-        let arcs: usize = current
-            .routes
-            .iter()
-            .filter(|r| r.tasks > 0)
-            .map(|r| r.tasks + 1)
-            .sum();
-        let travel_cost: f64 = current
-            .routes
-            .iter()
-            .filter(|r| r.tasks > 0)
+        let used = || initial.routes.iter().filter(|r| r.tasks > 0);
+        let arcs: usize = used().map(|r| r.tasks + 1).sum();
+        let travel_cost: f64 = used()
             .map(|r| model.distance_weight * r.distance + model.time_weight * r.travel_time)
             .sum();
         let scale = if arcs > 0 && travel_cost > 0.0 {
@@ -394,32 +433,59 @@ impl<'m> Search<'m> {
         // Temperatures relative to the average arc: tuned on the Solomon and Gehring &
         // Homberger sets (SISR's own 100 → 1 on Solomon's scale is about 10 → 0.1 arcs; runs
         // of a few seconds do better starting cooler).
-        let t_start = 2.0 * scale;
-        let t_end = 0.005 * scale;
-        let mut dirty: Vec<u32> = Vec::new();
-        let mut iteration = 0u64;
-        loop {
-            let progress = (iteration as f64 / iteration_limit as f64).max(budget.used());
-            if progress >= 1.0 {
-                break;
+        Some(Walk {
+            best: initial.clone(),
+            current: initial.clone(),
+            work: initial.clone(),
+            iteration: 0,
+            improved_at: 0,
+            t_start: 2.0 * scale,
+            t_end: 0.005 * scale,
+            dirty: Vec::new(),
+        })
+    }
+
+    /// Ruin-and-recreate under simulated annealing until `pause` iterations are done, or the
+    /// budget, the iteration limit or (with `stop_stalled`) the stall rule ends the walk.
+    pub fn walk(
+        &mut self,
+        walk: &mut Walk,
+        pause: u64,
+        iteration_limit: u64,
+        stop_stalled: bool,
+        budget: &dyn Budget,
+    ) -> Option<StopReason> {
+        let model = self.model;
+        while walk.iteration < pause {
+            if walk.iteration >= iteration_limit {
+                return Some(StopReason::IterationLimit);
             }
-            dirty.clear();
-            self.ruin(&mut work, &mut dirty);
-            self.recreate(&mut work, &mut dirty);
-            work.cost = work.total_cost(model);
-            let temperature = t_start * (t_end / t_start).powf(progress);
-            let threshold = current.cost - temperature * self.rng.unit().max(1e-300).ln();
-            if work.cost < threshold {
-                current.sync_from(&work, &dirty);
-                if current.cost < best.cost - 1e-9 {
-                    best.clone_from(&current);
+            let used = budget.used();
+            if used >= 1.0 {
+                return Some(StopReason::TimeLimit);
+            }
+            if stop_stalled && walk.stalled() {
+                return Some(StopReason::Stalled);
+            }
+            let progress = (walk.iteration as f64 / iteration_limit as f64).max(used);
+            walk.dirty.clear();
+            self.ruin(&mut walk.work, &mut walk.dirty);
+            self.recreate(&mut walk.work, &mut walk.dirty);
+            walk.work.cost = walk.work.total_cost(model);
+            let temperature = walk.t_start * (walk.t_end / walk.t_start).powf(progress);
+            let threshold = walk.current.cost - temperature * self.rng.unit().max(1e-300).ln();
+            if walk.work.cost < threshold {
+                walk.current.sync_from(&walk.work, &walk.dirty);
+                if walk.current.cost < walk.best.cost - 1e-9 {
+                    walk.best.clone_from(&walk.current);
+                    walk.improved_at = walk.iteration + 1;
                 }
             } else {
-                work.sync_from(&current, &dirty);
+                walk.work.sync_from(&walk.current, &walk.dirty);
             }
-            iteration += 1;
+            walk.iteration += 1;
         }
-        (best, iteration)
+        None
     }
 
     fn ruin(&mut self, state: &mut State, dirty: &mut Vec<u32>) {

@@ -408,3 +408,134 @@ fn the_checker_catches_a_broken_plan() {
     assert!(codes.contains(&"time_window"), "{codes:?}");
     assert!(codes.contains(&"missing_job"), "{codes:?}");
 }
+
+#[test]
+fn dated_windows_pick_the_day_and_the_hours() {
+    // "Tuesday morning or Thursday afternoon", with a team working Monday to Thursday.
+    let mut picky = job("picky", 10.0, 0.0);
+    picky["dated_windows"] = json!([
+        {"date": "2026-11-24", "windows": [{"start": 60, "end": 120}]},
+        {"date": "2026-11-26", "windows": [{"start": 300, "end": 400}]}
+    ]);
+    let mut week = team("t");
+    week["shifts"] = json!(["2026-11-23", "2026-11-24", "2026-11-25", "2026-11-26"]
+        .iter()
+        .map(|d| json!({"date": d, "start": 0, "end": 600}))
+        .collect::<Vec<_>>());
+    let p = problem(vec![week], vec![picky]);
+    let solution = run(&p);
+    let route = &solution.routes[0];
+    assert!(
+        ["2026-11-24", "2026-11-26"].contains(&route.date.as_str()),
+        "{route:?}"
+    );
+    let (_, start) = visits(&solution, "t")[0].clone();
+    if route.date.as_str() == "2026-11-24" {
+        assert!((60.0..=120.0).contains(&start), "{start}");
+    } else {
+        assert!((300.0..=400.0).contains(&start), "{start}");
+    }
+}
+
+#[test]
+fn dated_windows_on_days_nobody_works_are_explained() {
+    let mut picky = job("picky", 10.0, 0.0);
+    picky["dated_windows"] = json!([{"date": "2026-11-27"}]);
+    let p = problem(vec![team("t")], vec![picky]);
+    let solution = run(&p);
+    assert_eq!(
+        reason(&solution, "picky"),
+        Some(UnassignedReason::NoShiftOnAllowedDates)
+    );
+}
+
+#[test]
+fn the_checker_catches_a_visit_on_a_day_without_windows() {
+    let mut picky = job("picky", 10.0, 0.0);
+    picky["dated_windows"] = json!([{"date": DAY, "windows": [{"start": 100, "end": 120}]}]);
+    let p = problem(vec![team("t")], vec![picky]);
+    let mut solution = run(&p);
+    assert_eq!(visits(&solution, "t"), vec![("picky".to_string(), 100.0)]);
+    for stop in &mut solution.routes[0].stops {
+        if let Stop::Visit { start, .. } = stop {
+            *start = 130.0;
+        }
+    }
+    let codes: Vec<&str> = check(&p, &solution)
+        .violations
+        .iter()
+        .map(|v| v.code)
+        .collect();
+    assert!(codes.contains(&"time_window"), "{codes:?}");
+}
+
+#[test]
+fn a_cut_backlog_keeps_pinned_jobs_and_explains_the_rest() {
+    // 1,500 jobs for one route of at most 3 visits: the search considers 1,000 of them, the
+    // urgent ones first, and the pinned one however low and far (it then loses its place to
+    // urgent work, but as a pin the route could not take, not as a job never looked at).
+    let mut jobs: Vec<Value> = (0..1_500)
+        .map(|i| {
+            let mut j = job(&format!("j{i}"), (i % 50) as f64, (i / 50) as f64);
+            j["priority"] = json!(if i % 100 == 7 { "urgent" } else { "normal" });
+            j
+        })
+        .collect();
+    let mut pinned = job("pinned", 90.0, 90.0);
+    pinned["priority"] = json!("low");
+    pinned["pin"] = json!({"team": "t", "date": DAY});
+    jobs.push(pinned);
+    let mut limited = team("t");
+    limited["max_visits"] = json!(3);
+    let p = problem(vec![limited], jobs);
+    let solution = run(&p);
+    assert_eq!(
+        solution.search.considered,
+        jemput_planner::CONSIDER_AT_LEAST
+    );
+    let served: Vec<String> = visits(&solution, "t").into_iter().map(|v| v.0).collect();
+    assert_eq!(served.len(), 3);
+    assert!(
+        served
+            .iter()
+            .all(|j| j.trim_start_matches('j').parse::<usize>().unwrap() % 100 == 7),
+        "{served:?}"
+    );
+    assert_eq!(
+        reason(&solution, "pinned"),
+        Some(UnassignedReason::PinInfeasible)
+    );
+    assert_eq!(solution.unassigned.len(), 1_501 - served.len());
+    assert_eq!(reason(&solution, "j0"), Some(UnassignedReason::RoutesFull));
+}
+
+#[test]
+fn workload_balance_evens_out_the_teams_days() {
+    // Six hour-long visits 10 minutes from two teams' shared depot: one team could do them all
+    // in 380 minutes with 20 units of driving; balanced, each does three for 20 more units.
+    let jobs: Vec<Value> = (0..6)
+        .map(|i| {
+            let mut j = job(&format!("j{i}"), 10.0, f64::from(i) * 0.01);
+            j["service_minutes"] = json!(60);
+            j
+        })
+        .collect();
+    let busy = |balance: f64| {
+        let mut value = json!({"travel": {"model": "euclidean"}, "teams": [team("a"), team("b")],
+                               "jobs": jobs.clone()});
+        value["objective"] = json!({"workload_balance": balance});
+        let solution = run(&Problem::from_json(&value.to_string()).unwrap());
+        let mut visits: Vec<usize> = ["a", "b"]
+            .iter()
+            .map(|t| visits(&solution, t).len())
+            .collect();
+        visits.sort_unstable();
+        (visits, solution.kpis.working_minutes_spread)
+    };
+    let (uneven, spread) = busy(0.0);
+    assert_eq!(uneven, vec![0, 6]);
+    assert!(spread > 370.0, "{spread}");
+    let (even, spread) = busy(0.1);
+    assert_eq!(even, vec![3, 3]);
+    assert!(spread < 1.0, "{spread}");
+}

@@ -196,6 +196,7 @@ fn solution_of(problem: &Problem, routes: Vec<RoutePlan>) -> Solution {
         hotspots: Vec::new(),
         kpis: Kpis::default(),
         search: SearchStats::default(),
+        late: Vec::new(),
     }
 }
 
@@ -397,7 +398,7 @@ fn agrees_with_the_checker(
     date: &Date,
     order: &[String],
 ) -> Result<(), TestCaseError> {
-    let Evaluation { route, issues } = evaluate(problem, team, date, order).unwrap();
+    let Evaluation { route, issues, .. } = evaluate(problem, team, date, order).unwrap();
     prop_assert_eq!(visit_order(&route), order);
     let report = check(problem, &solution_of(problem, vec![route]));
     let found = violations(&report);

@@ -3,7 +3,7 @@
 #![expect(clippy::unwrap_used, reason = "tests")]
 
 use jemput_planner::checker::check;
-use jemput_planner::{solve, Problem, SolveOptions, Unlimited};
+use jemput_planner::{evaluate, solve, Problem, SolveOptions, Stop, Unlimited};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -20,8 +20,15 @@ fn job_strategy() -> impl Strategy<Value = Value> {
         prop::collection::vec(0usize..2, 0..2),
         0usize..4,
         (0.0..8.0f64, prop::option::of(0usize..4), prop::option::of(0usize..6)),
+        (
+            prop::collection::vec(
+                (0usize..3, prop::option::of((0.0..500.0f64, 20.0..200.0f64))),
+                0..3,
+            ),
+            prop::option::of((0.0..500.0f64, 5.0..120.0f64)),
+        ),
     )
-        .prop_map(|(at, service, windows, dates, skills, priority, (demand, group, pin))| {
+        .prop_map(|(at, service, windows, dates, skills, priority, (demand, group, pin), (dated, promise))| {
             let mut job = json!({
                 "id": "",
                 "location": {"x": at.0, "y": at.1},
@@ -41,6 +48,27 @@ fn job_strategy() -> impl Strategy<Value = Value> {
             }
             if let Some(g) = group {
                 job["group"] = json!(format!("g{g}"));
+            }
+            // Per-date windows ("Tuesday morning or Thursday afternoon"), one entry per date.
+            let mut days_seen = Vec::new();
+            let dated: Vec<Value> = dated
+                .iter()
+                .filter(|(day, _)| {
+                    let first = !days_seen.contains(day);
+                    days_seen.push(*day);
+                    first
+                })
+                .map(|(day, window)| match window {
+                    Some((s, len)) => json!({"date": DATES[*day],
+                                             "windows": [{"start": s, "end": s + len}]}),
+                    None => json!({"date": DATES[*day]}),
+                })
+                .collect();
+            if !dated.is_empty() {
+                job["dated_windows"] = json!(dated);
+            }
+            if let Some((s, len)) = promise {
+                job["promised_window"] = json!({"start": s, "end": s + len});
             }
             job
         })
@@ -126,5 +154,37 @@ proptest! {
             solution.kpis.assigned + solution.unassigned.len(),
             problem.jobs.len()
         );
+        prop_assert_eq!(report.late_visits, solution.late.len());
+    }
+
+    /// `evaluate`, given each planned route's order, finds no broken rule, and the checker
+    /// agrees with the late visits it reports for the routes as it timed them.
+    #[test]
+    fn checker_and_evaluate_agree_on_windows_and_lateness(
+        problem in problem_strategy(),
+        seed in 0u64..1000,
+    ) {
+        let options = SolveOptions { iteration_limit: Some(100), seed, ..SolveOptions::default() };
+        let mut solution = solve(&problem, &options, &Unlimited).unwrap();
+        let mut routes = Vec::new();
+        let mut late = Vec::new();
+        for route in &solution.routes {
+            let jobs: Vec<String> = route
+                .stops
+                .iter()
+                .filter_map(|s| match s {
+                    Stop::Visit { job, .. } => Some(job.clone()),
+                    Stop::Break { .. } => None,
+                })
+                .collect();
+            let evaluation = evaluate(&problem, &route.team, &route.date, &jobs).unwrap();
+            prop_assert!(evaluation.issues.is_empty(), "{:#?}", evaluation.issues);
+            routes.push(evaluation.route);
+            late.extend(evaluation.late);
+        }
+        solution.routes = routes;
+        solution.late = late;
+        let report = check(&problem, &solution);
+        prop_assert!(report.is_feasible(), "{:#?}", report.violations);
     }
 }

@@ -14,8 +14,9 @@ use crate::db::dispatch::{DayState, LiveRoute, LiveStop, Snapshot};
 use crate::db::plans::Placement;
 use crate::domain::clock::hh_mm;
 use crate::domain::EventAction;
+use crate::domain::RegionClock;
 use crate::domain::{ErrorCode, RequestStatus};
-use crate::planning::{build_problem, PlanInput};
+use crate::planning::{build_problem, promised_window_minutes, PlanInput};
 
 /// The planner's problem for re-planning `replan.date`: the day's stops (those made stay put,
 /// locked routes and pins are kept, an absent team's visits go to the others).
@@ -67,7 +68,44 @@ pub fn replan_problem(
         requests,
         absences,
     };
-    build_problem(&input, &[date], replan.from).map_err(internal)
+    let mut problem = build_problem(&input, &[date], replan.from).map_err(internal)?;
+    keep_promises(&mut problem, &input, replan.from).map_err(internal)?;
+    Ok(problem)
+}
+
+/// Citizens on the day's routes were told a window: the re-plan keeps it (the planner breaks
+/// one only when it cannot be kept at all, then as little as it can), rather than the
+/// preferred hours. Visits made and locked routes keep their places already.
+fn keep_promises(
+    problem: &mut planner::Problem,
+    input: &PlanInput,
+    from: Option<f64>,
+) -> Result<(), String> {
+    let told: HashMap<String, &Placement> = input
+        .requests
+        .iter()
+        .filter_map(|(request, placed)| placed.as_ref().map(|p| (request.id.to_string(), p)))
+        .collect();
+    let clock = RegionClock::of_zone(&input.region.time_zone)
+        .map_err(|e| format!("stored time zone unreadable: {}", e.message))?;
+    for job in &mut problem.jobs {
+        if job.pin.as_ref().is_some_and(|p| p.position.is_some()) {
+            continue;
+        }
+        let Some(at) = told.get(&job.id) else {
+            continue;
+        };
+        job.promised_window = Some(promised_window_minutes(&clock, at));
+        // Only the rest of the day is left; the promise itself says the rest.
+        job.time_windows = from
+            .map(|from| planner::TimeWindow {
+                start: planner::Minutes(from),
+                end: planner::Minutes(24.0 * 60.0),
+            })
+            .into_iter()
+            .collect();
+    }
+    Ok(())
 }
 
 /// Turn the planner's re-plan of the day into a proposal.
@@ -395,6 +433,7 @@ mod tests {
             hotspots: Vec::new(),
             kpis: planner::Kpis::default(),
             search: planner::SearchStats::default(),
+            late: Vec::new(),
         };
         let proposal = propose_replan(&snapshot, &replan, &solution).unwrap();
         assert_eq!(stops_of(&proposal, TEAM_A), vec![101, 103, 102]);
