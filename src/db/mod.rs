@@ -93,6 +93,17 @@ pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
     )
 }
 
+/// A unique key that refused a write is a `Duplicate` of `what`; any other error stays itself.
+pub fn duplicate_of(what: &'static str) -> impl FnOnce(diesel::result::Error) -> DbError {
+    move |e| {
+        if is_unique_violation(&e) {
+            DbError::Duplicate(what)
+        } else {
+            e.into()
+        }
+    }
+}
+
 /// Opens connections to the configured backend, picked from the URL, with SQLite's
 /// per-connection pragmas applied (busy_timeout first, one pragma per statement). The journal
 /// mode is not among them: it belongs to the file and is set once before the pool opens
