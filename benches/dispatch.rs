@@ -9,7 +9,7 @@
 
 // A benchmark harness may abort on setup failure: a panic with the reason is the right outcome
 // here, and unwrap/expect keep the setup readable.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(clippy::unwrap_used, clippy::expect_used)]
 
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
@@ -768,7 +768,7 @@ fn hm(h: u16, m: u16) -> Option<TimeOfDay> {
     TimeOfDay::from_minutes(h * 60 + m)
 }
 
-#[allow(clippy::too_many_arguments)]
+#[expect(clippy::too_many_arguments)]
 fn new_request(
     citizen_id: i64,
     region_id: i64,

@@ -18,7 +18,7 @@
 
 // A benchmark harness may abort on setup failure: a panic with the reason is the right outcome
 // here, and unwrap/expect keep the setup readable.
-#![allow(clippy::unwrap_used, clippy::expect_used)]
+#![expect(clippy::unwrap_used, clippy::expect_used)]
 
 use std::time::{Duration, Instant};
 

@@ -155,8 +155,10 @@ impl Application {
         let result = tokio::select! {
             result = &mut server => result,
             () = shutdown => {
-                handle.stop(true).await;
-                server.await
+                // The server's own future carries out the stop: ask, then drive it to the end
+                // (awaiting the stop before polling the server again never finishes).
+                let (_, result) = tokio::join!(handle.stop(true), &mut server);
+                result
             }
         };
         planner.shutdown().await;

@@ -5,7 +5,7 @@ use diesel::prelude::*;
 
 use super::events::{self, Actor, Change};
 use super::schema::{accounts, devices, otp_codes, refresh_tokens, team_members};
-use super::{is_unique_violation, now, DbConnection, DbError, DbResult};
+use super::{duplicate_of, now, DbConnection, DbError, DbResult};
 use crate::domain::EventAction;
 use crate::domain::{Language, Role};
 
@@ -60,13 +60,7 @@ pub fn insert(conn: &mut DbConnection, actor: &Actor, new: NewAccount) -> DbResu
         .values(&new)
         .returning(accounts::id)
         .get_result(conn)
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                DbError::Duplicate("account")
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(duplicate_of("account"))?;
     events::record(
         conn,
         actor,

@@ -5,9 +5,47 @@ use diesel::prelude::*;
 
 use super::events::{self, Actor, Change};
 use super::schema::{accounts, regions, service_kinds, team_members, teams};
-use super::{is_unique_violation, next_version, now, DbConnection, DbError, DbResult};
+use super::{duplicate_of, next_version, now, DbConnection, DbError, DbResult};
 use crate::domain::EventAction;
 use crate::domain::{RegionClock, Role};
+
+/// An edit of catalog row `$id` of `$table` (a table with `version`, `updated_at` and
+/// `region_id`) applied only from `$expected` (the version the coordinator read), with its
+/// `updated` event: zero rows updated is 409 `version_conflict`, a unique key taken is a
+/// `Duplicate`. A macro, as diesel's tables are distinct types.
+macro_rules! versioned_update {
+    ($conn:expr, $actor:expr, $table:ident, $entity:literal, $id:expr, $expected:expr, $changes:expr) => {{
+        let (current, region_id): (i32, i64) = $table::table
+            .find($id)
+            .select(($table::version, $table::region_id))
+            .first($conn)
+            .optional()?
+            .ok_or(DbError::NotFound)?;
+        let updated = diesel::update($table::table.find($id))
+            .filter($table::version.eq($expected))
+            .set((
+                &$changes,
+                $table::version.eq(next_version($expected, current)?),
+                $table::updated_at.eq(now()),
+            ))
+            .execute($conn)
+            .map_err(duplicate_of($entity))?;
+        events::record_versioned(
+            $conn,
+            $actor,
+            updated,
+            DbError::VersionConflict { current },
+            Change {
+                entity: $entity,
+                entity_id: $id,
+                region_id: Some(region_id),
+                action: EventAction::Updated,
+                before: Some(serde_json::json!({ "version": current })),
+                after: Some(serde_json::to_value(&$changes).unwrap_or_default()),
+            },
+        )
+    }};
+}
 
 // --- regions ----------------------------------------------------------------------------------
 
@@ -39,13 +77,7 @@ pub fn region_insert(
         .values(&new)
         .returning(regions::id)
         .get_result(conn)
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                DbError::Duplicate("region")
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(duplicate_of("region"))?;
     events::record(
         conn,
         actor,
@@ -163,13 +195,7 @@ pub fn service_kind_insert(
         .values(&new)
         .returning(service_kinds::id)
         .get_result(conn)
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                DbError::Duplicate("service_kind")
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(duplicate_of("service_kind"))?;
     events::record(
         conn,
         actor,
@@ -214,30 +240,14 @@ pub fn service_kind_update(
     expected_version: i32,
     changes: ServiceKindChanges,
 ) -> DbResult<ServiceKindRow> {
-    let before = service_kind_find(conn, id)?;
-    let n = diesel::update(service_kinds::table.find(id))
-        .filter(service_kinds::version.eq(expected_version))
-        .set((
-            &changes,
-            service_kinds::version.eq(next_version(expected_version, before.version)?),
-            service_kinds::updated_at.eq(now()),
-        ))
-        .execute(conn)?;
-    events::record_versioned(
+    versioned_update!(
         conn,
         actor,
-        n,
-        || DbError::VersionConflict {
-            current: before.version,
-        },
-        Change {
-            entity: "service_kind",
-            entity_id: id,
-            region_id: Some(before.region_id),
-            action: EventAction::Updated,
-            before: Some(serde_json::json!({"version": before.version})),
-            after: Some(serde_json::to_value(&changes).unwrap_or_default()),
-        },
+        service_kinds,
+        "service_kind",
+        id,
+        expected_version,
+        changes
     )?;
     service_kind_find(conn, id)
 }
@@ -299,13 +309,7 @@ pub fn team_insert(conn: &mut DbConnection, actor: &Actor, new: NewTeam) -> DbRe
         .values(&new)
         .returning(teams::id)
         .get_result(conn)
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                DbError::Duplicate("team")
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(duplicate_of("team"))?;
     events::record(
         conn,
         actor,
@@ -345,38 +349,7 @@ pub fn team_update(
     expected_version: i32,
     changes: TeamChanges,
 ) -> DbResult<TeamRow> {
-    let before = team_find(conn, id)?;
-    let n = diesel::update(teams::table.find(id))
-        .filter(teams::version.eq(expected_version))
-        .set((
-            &changes,
-            teams::version.eq(next_version(expected_version, before.version)?),
-            teams::updated_at.eq(now()),
-        ))
-        .execute(conn)
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                DbError::Duplicate("team")
-            } else {
-                e.into()
-            }
-        })?;
-    events::record_versioned(
-        conn,
-        actor,
-        n,
-        || DbError::VersionConflict {
-            current: before.version,
-        },
-        Change {
-            entity: "team",
-            entity_id: id,
-            region_id: Some(before.region_id),
-            action: EventAction::Updated,
-            before: Some(serde_json::json!({"version": before.version})),
-            after: Some(serde_json::to_value(&changes).unwrap_or_default()),
-        },
-    )?;
+    versioned_update!(conn, actor, teams, "team", id, expected_version, changes)?;
     team_find(conn, id)
 }
 

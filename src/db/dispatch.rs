@@ -12,7 +12,7 @@ use super::catalog::{self, RegionRow, ServiceKindRow, TeamRow};
 use super::requests::RequestRow;
 use super::routes::{PublishRoute, RouteRow, StopRow};
 use super::schema::{route_stops, routes, team_absences, teams, visit_requests};
-use super::{is_unique_violation, now, DbConnection, DbError, DbResult};
+use super::{duplicate_of, now, DbConnection, DbError, DbResult};
 use crate::domain::EventAction;
 
 #[derive(Debug, Clone)]
@@ -166,13 +166,7 @@ pub fn absence_insert(
             team_absences::created_at.eq(now()),
         ))
         .execute(conn)
-        .map_err(|e| {
-            if is_unique_violation(&e) {
-                DbError::Duplicate("team absence on that date")
-            } else {
-                e.into()
-            }
-        })?;
+        .map_err(duplicate_of("team absence on that date"))?;
     Ok(())
 }
 

@@ -73,17 +73,17 @@ pub fn record(conn: &mut DbConnection, actor: &Actor, change: Change<'_>) -> DbR
 
 /// The end of every conditional versioned write (`UPDATE … WHERE id = ? AND version = ?`):
 /// `updated` rows changed. None means another writer got there first, and the change is
-/// refused with `conflict()` (the caller's transaction rolls back whole); otherwise `change`
+/// refused with `conflict` (the caller's transaction rolls back whole); otherwise `change`
 /// joins the trail in the same transaction.
 pub fn record_versioned(
     conn: &mut DbConnection,
     actor: &Actor,
     updated: usize,
-    conflict: impl FnOnce() -> DbError,
+    conflict: DbError,
     change: Change<'_>,
 ) -> DbResult<()> {
     if updated == 0 {
-        return Err(conflict());
+        return Err(conflict);
     }
     record(conn, actor, change)
 }

@@ -96,6 +96,51 @@ pub fn is_unique_violation(err: &diesel::result::Error) -> bool {
     )
 }
 
+/// `f` in one write transaction. On SQLite it begins `IMMEDIATE`: the file's write lock is
+/// taken before anything is read (waiting up to `busy_timeout` for another process's writer),
+/// so a transaction that reads and then writes never fails to upgrade its lock halfway, and
+/// what it read stays true until it commits. The in-process lock in [`Db::write`] only spares
+/// this process's own writers that wait.
+fn write_transaction<T>(
+    conn: &mut DbConnection,
+    f: impl FnOnce(&mut DbConnection) -> DbResult<T>,
+) -> DbResult<T> {
+    use diesel::connection::{AnsiTransactionManager, TransactionManager};
+    match conn {
+        DbConnection::Postgresql(_) => return conn.transaction(f),
+        DbConnection::Sqlite(lite) => {
+            AnsiTransactionManager::begin_transaction_sql(lite, "BEGIN IMMEDIATE")?;
+        }
+    }
+    let outcome = f(conn);
+    let DbConnection::Sqlite(lite) = conn else {
+        return outcome;
+    };
+    match outcome {
+        Ok(value) => {
+            AnsiTransactionManager::commit_transaction(lite)?;
+            Ok(value)
+        }
+        Err(e) => {
+            // The cause is `e`; a failed rollback leaves the manager broken, and the pool
+            // then drops the connection.
+            let _ = AnsiTransactionManager::rollback_transaction(lite);
+            Err(e)
+        }
+    }
+}
+
+/// A unique key that refused a write is a `Duplicate` of `what`; any other error stays itself.
+pub fn duplicate_of(what: &'static str) -> impl FnOnce(diesel::result::Error) -> DbError {
+    move |e| {
+        if is_unique_violation(&e) {
+            DbError::Duplicate(what)
+        } else {
+            e.into()
+        }
+    }
+}
+
 /// Opens connections to the configured backend, picked from the URL, with SQLite's
 /// per-connection pragmas applied (busy_timeout first, one pragma per statement). The journal
 /// mode is not among them: it belongs to the file and is set once before the pool opens
@@ -164,8 +209,8 @@ pub type Pool = r2d2::Pool<DbManager>;
 pub struct Db {
     pool: Pool,
     backend: Backend,
-    /// SQLite allows one writer; serialising our own writes here means a transaction that reads
-    /// and then writes never meets SQLITE_BUSY from another of our connections.
+    /// SQLite allows one writer; our own writers queue here rather than in SQLite's busy
+    /// handler. Other processes on the file are kept out by `BEGIN IMMEDIATE`.
     write_lock: Arc<Mutex<()>>,
     connect_errors: Arc<AtomicU64>,
 }
@@ -285,7 +330,7 @@ impl Db {
             let _guard = lock
                 .as_ref()
                 .map(|lock| lock.lock().unwrap_or_else(|poisoned| poisoned.into_inner()));
-            conn.transaction(|c| f(c))
+            write_transaction(&mut conn, f)
         })
         .await
         .map_err(|e| DbError::Blocking(e.to_string()))?

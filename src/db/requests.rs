@@ -310,7 +310,7 @@ pub fn change(
         conn,
         actor,
         n,
-        || DbError::VersionConflict {
+        DbError::VersionConflict {
             current: before.version,
         },
         Change {

@@ -224,15 +224,13 @@ pub(crate) fn set_status(
         conn,
         actor,
         changed,
-        || {
-            refused(
-                ErrorCode::VersionConflict,
-                format!(
-                    "request {} changed meanwhile (the citizen, or a report from the field): reload and try again",
-                    request.id
-                ),
-            )
-        },
+        refused(
+            ErrorCode::VersionConflict,
+            format!(
+                "request {} changed meanwhile (the citizen, or a report from the field): reload and try again",
+                request.id
+            ),
+        ),
         Change {
             entity: "visit_request",
             entity_id: request.id,

@@ -92,6 +92,68 @@ pub async fn verify_code(
     .await
 }
 
+/// What presenting a refresh token came to.
+pub enum Renewal {
+    /// The old token is revoked and a new session started: the account and its new refresh
+    /// token (shown once).
+    Renewed {
+        account: AccountRow,
+        refresh_token: String,
+    },
+    /// Unknown, expired or already used, or the account is inactive.
+    Refused,
+}
+
+/// A new session for `account_id` (after a password sign-in), in a transaction of its own:
+/// its refresh token, valid `session_days`.
+pub async fn open_session(db: &Db, account_id: i64, session_days: i64) -> DbResult<String> {
+    db.write(move |conn| start_session(conn, account_id, session_days))
+        .await
+}
+
+/// Trade the refresh token hashed `token_hash` for a new session, once: the token is revoked
+/// in the same statement that checks it is live, so two refreshes at once start one session.
+/// A token already used revokes every session of its account (it was probably stolen).
+pub async fn renew_session(db: &Db, token_hash: String, session_days: i64) -> DbResult<Renewal> {
+    db.write(move |conn| {
+        let Some(row) = accounts::refresh_find(conn, &token_hash)? else {
+            return Ok(Renewal::Refused);
+        };
+        if row.revoked_at.is_some() {
+            accounts::refresh_revoke_all(conn, row.account_id)?;
+            tracing::warn!(
+                account_id = row.account_id,
+                "revoked refresh token presented; all sessions revoked"
+            );
+            return Ok(Renewal::Refused);
+        }
+        if row.expires_at < now() || !accounts::refresh_revoke(conn, row.id)? {
+            return Ok(Renewal::Refused);
+        }
+        let account = accounts::find(conn, row.account_id)?;
+        if !account.active {
+            return Ok(Renewal::Refused);
+        }
+        let refresh_token = start_session(conn, account.id, session_days)?;
+        Ok(Renewal::Renewed {
+            account,
+            refresh_token,
+        })
+    })
+    .await
+}
+
+/// Sign out: revoke the refresh token hashed `token_hash`, if it is one. Idempotent.
+pub async fn end_session(db: &Db, token_hash: String) -> DbResult<()> {
+    db.write(move |conn| {
+        if let Some(row) = accounts::refresh_find(conn, &token_hash)? {
+            accounts::refresh_revoke(conn, row.id)?;
+        }
+        Ok(())
+    })
+    .await
+}
+
 /// A new session for `account_id` inside the caller's transaction: its refresh token (only
 /// the hash is stored), valid `session_days`.
 pub fn start_session(

@@ -728,3 +728,46 @@ both_backends!(
     code_requests_at_once_never_pass_the_hourly_cap,
     a_cancel_racing_a_publish_never_leaves_a_cancelled_visit_on_a_route,
 );
+
+/// Two processes on one SQLite file are two `Db`s, each with its own in-process writer lock.
+/// A write that reads, then writes, must still take turns with the other process's: begun
+/// deferred, both would read, and the second to write would fail with "database is locked".
+#[tokio::test]
+async fn two_processes_on_one_sqlite_file_take_turns_to_write() {
+    #[derive(QueryableByName)]
+    struct Count {
+        #[diesel(sql_type = diesel::sql_types::BigInt)]
+        n: i64,
+    }
+    let (url, _dir, _) = crate::helpers::fresh_database(Backend::Sqlite);
+    let settings = jemput::config::DatabaseSettings { url, pool_size: 4 };
+    let one = jemput::db::Db::connect(&settings).unwrap();
+    let two = jemput::db::Db::connect(&settings).unwrap();
+    diesel::sql_query("CREATE TABLE tally (seen BIGINT NOT NULL)")
+        .execute(&mut *one.get().unwrap())
+        .unwrap();
+    let writes = (0..16).map(|i| {
+        let db = if i % 2 == 0 { one.clone() } else { two.clone() };
+        async move {
+            db.write(|conn| {
+                let seen = diesel::sql_query("SELECT COUNT(*) AS n FROM tally")
+                    .get_result::<Count>(conn)?
+                    .n;
+                // Widen the window between the read and the write.
+                std::thread::sleep(std::time::Duration::from_millis(5));
+                diesel::sql_query(format!("INSERT INTO tally (seen) VALUES ({seen})"))
+                    .execute(conn)?;
+                Ok(seen)
+            })
+            .await
+        }
+    });
+    let mut seen: Vec<i64> = join_all(writes)
+        .await
+        .into_iter()
+        .map(|r| r.unwrap())
+        .collect();
+    seen.sort_unstable();
+    // Each write saw every write before it: one serial order.
+    assert_eq!(seen, (0..16).collect::<Vec<i64>>());
+}

@@ -389,7 +389,38 @@ mod postgres_only {
     }
 }
 
+/// An instance asked to stop (the shutdown future given to `run_until`) stops serving and
+/// returns; before, awaiting the server's stop without driving the server never finished.
+async fn an_instance_asked_to_stop_returns(backend: Backend) {
+    let first = spawn_with(backend, |_| {}).await;
+    let mut settings = first.settings.clone();
+    settings.server.instance_id = "instance-stopping".into();
+    let app = jemput::startup::Application::build(settings).await.unwrap();
+    let base = format!("http://127.0.0.1:{}", app.port());
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(app.run_until(async {
+        let _ = stopped.await;
+    }));
+    let client = reqwest::Client::new();
+    let live = client
+        .get(format!("{base}/health/live"))
+        .send()
+        .await
+        .unwrap();
+    assert_eq!(live.status(), 200);
+    stop.send(()).unwrap();
+    // A guard against hanging forever, not a measure of speed.
+    let outcome = tokio::time::timeout(std::time::Duration::from_secs(60), running).await;
+    assert!(matches!(outcome, Ok(Ok(Ok(())))), "{outcome:?}");
+    assert!(reqwest::Client::new()
+        .get(format!("{base}/health/live"))
+        .send()
+        .await
+        .is_err());
+}
+
 both_backends!(
+    an_instance_asked_to_stop_returns,
     a_restarted_instance_takes_back_its_claims_at_once,
     a_late_writer_never_overwrites_the_new_owner,
 );

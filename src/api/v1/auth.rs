@@ -10,10 +10,10 @@ use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::ValidJson;
 use crate::api::AppState;
 use crate::auth::{self, sms};
-use crate::db::{self, accounts, DbConnection, DbResult};
+use crate::db::accounts;
 use crate::domain::ErrorCode;
 use crate::domain::{PhoneNumber, Role};
-use crate::workflow::sign_in::{self, Verification};
+use crate::workflow::sign_in::{self, Renewal, Verification};
 
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -90,17 +90,6 @@ fn tokens(
             region_id: account.region_id,
         },
     })
-}
-
-/// A new session for `account` inside the caller's transaction, and its token pair.
-fn issue_tokens(
-    conn: &mut DbConnection,
-    state: &AppState,
-    account: &accounts::AccountRow,
-) -> DbResult<Result<Tokens, ApiError>> {
-    let refresh_token =
-        sign_in::start_session(conn, account.id, state.settings.auth.refresh_token_ttl_days)?;
-    Ok(tokens(state, account, refresh_token))
 }
 
 /// Send a sign-in code by SMS.
@@ -239,12 +228,9 @@ pub async fn login(
         (true, Some(account)) => account,
         _ => return Err(ApiError::unauthenticated("wrong username or password")),
     };
-    let st = state.clone();
-    let tokens = state
-        .db
-        .write(move |conn| issue_tokens(conn, &st, &account))
-        .await??;
-    Ok(HttpResponse::Ok().json(tokens))
+    let days = state.settings.auth.refresh_token_ttl_days;
+    let refresh_token = sign_in::open_session(&state.db, account.id, days).await?;
+    Ok(HttpResponse::Ok().json(tokens(&state, &account, refresh_token)?))
 }
 
 /// Exchange a refresh token for a new token pair. The old refresh token stops working; presenting
@@ -260,34 +246,13 @@ pub async fn refresh(
     body: ValidJson<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let hash = auth::refresh_token_hash(body.0.refresh_token.trim());
-    let st = state.clone();
-    let outcome = state
-        .db
-        .write(move |conn| {
-            let Some(row) = accounts::refresh_find(conn, &hash)? else {
-                return Ok(None);
-            };
-            if row.revoked_at.is_some() {
-                accounts::refresh_revoke_all(conn, row.account_id)?;
-                tracing::warn!(
-                    account_id = row.account_id,
-                    "revoked refresh token presented; all sessions revoked"
-                );
-                return Ok(None);
-            }
-            if row.expires_at < db::now() || !accounts::refresh_revoke(conn, row.id)? {
-                return Ok(None);
-            }
-            let account = accounts::find(conn, row.account_id)?;
-            if !account.active {
-                return Ok(None);
-            }
-            Ok(Some(issue_tokens(conn, &st, &account)?))
-        })
-        .await?;
-    match outcome {
-        Some(tokens) => Ok(HttpResponse::Ok().json(tokens?)),
-        None => Err(ApiError::new(
+    let days = state.settings.auth.refresh_token_ttl_days;
+    match sign_in::renew_session(&state.db, hash, days).await? {
+        Renewal::Renewed {
+            account,
+            refresh_token,
+        } => Ok(HttpResponse::Ok().json(tokens(&state, &account, refresh_token)?)),
+        Renewal::Refused => Err(ApiError::new(
             ErrorCode::InvalidRefreshToken,
             "the refresh token is unknown, expired or revoked; sign in again",
         )),
@@ -302,14 +267,6 @@ pub async fn logout(
     body: ValidJson<RefreshRequest>,
 ) -> Result<HttpResponse, ApiError> {
     let hash = auth::refresh_token_hash(body.0.refresh_token.trim());
-    state
-        .db
-        .write(move |conn| {
-            if let Some(row) = accounts::refresh_find(conn, &hash)? {
-                accounts::refresh_revoke(conn, row.id)?;
-            }
-            Ok(())
-        })
-        .await?;
+    sign_in::end_session(&state.db, hash).await?;
     Ok(HttpResponse::NoContent().finish())
 }
