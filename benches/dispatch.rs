@@ -400,6 +400,8 @@ impl Service {
         settings.auth.jwt_secret = "bench-secret-bench-secret-bench-secret-00".into();
         settings.rate_limit.auth_per_minute = 10_000;
         settings.rate_limit.auth_burst = 1_000;
+        settings.rate_limit.per_identity_per_minute = 10_000;
+        settings.rate_limit.per_identity_burst = 1_000;
         settings.push.fcm_key_file = key_file.to_string_lossy().to_string();
         settings.push.fcm_base_url = fake.base.clone();
         settings.push.poll_interval_ms = POLL_INTERVAL_MS;

@@ -205,7 +205,7 @@ async fn seed(db: &db::Db, clients: usize) -> Seeded {
     let keys = TokenKeys::new(SECRET, 24 * 3600);
     let citizens = ids
         .into_iter()
-        .map(|id| (id, keys.issue(id, Role::Citizen, None).unwrap()))
+        .map(|id| (id, keys.issue(id, Role::Citizen, None, 1).unwrap()))
         .collect();
     Seeded {
         region,

@@ -1,6 +1,8 @@
 //! Credentials: staff passwords (argon2), citizens' one-time codes, short-lived access tokens
 //! (signed JWT) and long-lived, revocable refresh tokens (random, stored only as a hash).
 
+pub mod hashing;
+pub mod sessions;
 pub mod sms;
 
 use argon2::{Argon2, PasswordHasher, PasswordVerifier};
@@ -21,6 +23,9 @@ pub struct Claims {
     pub region: Option<i64>,
     pub iat: i64,
     pub exp: i64,
+    /// The account's session version when the token was issued: a token from before the
+    /// account was deactivated or its password set no longer works.
+    pub sv: i32,
 }
 
 /// Signs and checks access tokens.
@@ -56,6 +61,7 @@ impl TokenKeys {
         account_id: i64,
         role: Role,
         region: Option<i64>,
+        session_version: i32,
     ) -> Result<String, jsonwebtoken::errors::Error> {
         let iat = chrono::Utc::now().timestamp();
         let claims = Claims {
@@ -64,6 +70,7 @@ impl TokenKeys {
             region,
             iat,
             exp: iat + self.access_ttl_secs,
+            sv: session_version,
         };
         jsonwebtoken::encode(&Header::default(), &claims, &self.encoding)
     }
@@ -137,11 +144,11 @@ mod tests {
     #[test]
     fn access_tokens_round_trip_and_reject_tampering() {
         let keys = TokenKeys::new("a-test-secret-that-is-long-enough-000", 900);
-        let token = keys.issue(7, Role::Coordinator, Some(3)).unwrap();
+        let token = keys.issue(7, Role::Coordinator, Some(3), 2).unwrap();
         let claims = keys.verify(&token).unwrap();
         assert_eq!(
-            (claims.sub, claims.role, claims.region),
-            (7, Role::Coordinator, Some(3))
+            (claims.sub, claims.role, claims.region, claims.sv),
+            (7, Role::Coordinator, Some(3), 2)
         );
         let other = TokenKeys::new("another-secret-that-is-long-enough-00", 900);
         assert!(other.verify(&token).is_none());

@@ -53,6 +53,9 @@ pub const SENT: &str = "sent";
 pub const FAILED: &str = "failed";
 pub const TOKEN_DROPPED: &str = "token_dropped";
 pub const UNDELIVERABLE: &str = "undeliverable";
+/// The phone was removed from the account, or the token moved to another account, before the
+/// push went out: it is not sent to whoever holds the phone now.
+pub const DEVICE_REMOVED: &str = "device_removed";
 
 /// Queues `message` for every registered phone of `account_id`; returns how many rows.
 pub fn enqueue_for_account(
@@ -262,6 +265,23 @@ pub fn drop_token(conn: &mut DbConnection, token: &str, error: &str) -> DbResult
     ))
     .execute(conn)?;
     Ok(())
+}
+
+/// Settles the pushes still queued (or being sent: a worker checks [`still_held`] first) to
+/// `token` for `account_id`, as `device_removed`.
+pub fn drop_queued_for(conn: &mut DbConnection, account_id: i64, token: &str) -> DbResult<usize> {
+    Ok(diesel::update(
+        outbox::table
+            .filter(outbox::fcm_token.eq(token))
+            .filter(outbox::account_id.eq(account_id))
+            .filter(outbox::status.eq_any([PENDING, SENDING])),
+    )
+    .set((
+        outbox::status.eq(DEVICE_REMOVED),
+        outbox::locked_until.eq(None::<NaiveDateTime>),
+        outbox::last_error.eq(Some("the device was removed before the push went out")),
+    ))
+    .execute(conn)?)
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> DbResult<OutboxRow> {

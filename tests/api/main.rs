@@ -8,16 +8,20 @@
 mod helpers;
 
 mod access;
+mod accounts;
 mod auth;
 mod catalog;
 mod concurrency;
 mod contract;
 mod dispatch;
 mod http;
+mod hygiene;
 mod instances;
 mod journey;
+mod limits;
 mod migrations;
 mod plans;
+mod production;
 mod push;
 mod rebalancing;
 mod requests;
