@@ -114,6 +114,11 @@ pub struct LimitSettings {
     pub password_hashes_at_once: usize,
     /// How long a sign-in waits for a free hashing thread before it is answered 429.
     pub password_hash_wait_ms: u64,
+    /// Visit requests a citizen may have open (not yet done, cancelled or missed) at once.
+    pub open_requests_per_citizen: i64,
+    /// Day re-plans (previewed or applied) solved at once across the instance; each takes a
+    /// core for up to its time limit.
+    pub day_replans_at_once: usize,
 }
 
 /// Pushes over FCM HTTP v1. Without `fcm_key_file` the service still runs: pushes stay in the
@@ -206,6 +211,8 @@ trusted_proxies = []
 [limits]
 password_hashes_at_once = 0
 password_hash_wait_ms = 2000
+open_requests_per_citizen = 20
+day_replans_at_once = 2
 
 [log]
 format = "pretty"
@@ -508,6 +515,18 @@ impl Settings {
             return Err(invalid(
                 "limits.password_hashes_at_once",
                 "must be at most 256",
+            ));
+        }
+        if self.limits.open_requests_per_citizen < 1 {
+            return Err(invalid(
+                "limits.open_requests_per_citizen",
+                "must be at least 1",
+            ));
+        }
+        if !(1..=64).contains(&self.limits.day_replans_at_once) {
+            return Err(invalid(
+                "limits.day_replans_at_once",
+                "must be between 1 and 64",
             ));
         }
         if !(1..=60_000).contains(&self.limits.password_hash_wait_ms) {

@@ -73,6 +73,7 @@ impl Application {
             Duration::from_millis(settings.limits.password_hash_wait_ms),
         )?;
         let sign_in_limits = SignInLimits::from_settings(&settings.rate_limit);
+        let replan_slots = tokio::sync::Semaphore::new(settings.limits.day_replans_at_once);
         let max_body = settings.server.max_body_bytes;
         let fcm = worker::client_from_settings(&settings.push)?;
         let push_health = Arc::new(PushHealth::new(fcm.is_some()));
@@ -88,6 +89,7 @@ impl Application {
             hashing,
             sign_in_limits,
             push_health: push_health.clone(),
+            replan_slots,
         });
         let server = HttpServer::new(move || {
             let (app, openapi) = App::new()

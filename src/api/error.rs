@@ -35,6 +35,8 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
     /// The methods the path serves, for the `Allow` header of a 405.
     pub allow: Option<String>,
+    /// What the error is about, for a `Location` header (the plan still running).
+    pub location: Option<String>,
 }
 
 /// The HTTP status of each error code: the one place that decides it. Written with the short
@@ -56,6 +58,7 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::AlreadyExists
         | C::PlanOutdated
         | C::PlanAlreadyPublished
+        | C::PlanInProgress
         | C::InvalidState
         | C::StopVisited
         | C::RouteLocked
@@ -91,9 +94,11 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::PhoneUnreachable
         | C::WrongPassword => StatusCode::UNPROCESSABLE_ENTITY,
         C::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
-        C::TooManyAttempts | C::TooManyCodes | C::RateLimited | C::TooManyRequests => {
-            StatusCode::TOO_MANY_REQUESTS
-        }
+        C::TooManyAttempts
+        | C::TooManyCodes
+        | C::RateLimited
+        | C::TooManyRequests
+        | C::TooManyOpenRequests => StatusCode::TOO_MANY_REQUESTS,
         C::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
         C::DatabaseUnavailable | C::SmsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
     }
@@ -120,11 +125,17 @@ impl ApiError {
             field: None,
             retry_after,
             allow: None,
+            location: None,
         }
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
+        self
+    }
+
+    pub fn with_location(mut self, location: impl Into<String>) -> Self {
+        self.location = Some(location.into());
         self
     }
 
@@ -203,6 +214,9 @@ impl ResponseError for ApiError {
         }
         if let Some(allow) = &self.allow {
             builder.insert_header((header::ALLOW, allow.as_str()));
+        }
+        if let Some(location) = &self.location {
+            builder.insert_header((header::LOCATION, location.as_str()));
         }
         if status == StatusCode::UNAUTHORIZED {
             builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));

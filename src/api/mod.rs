@@ -40,6 +40,8 @@ pub struct AppState {
     pub hashing: PasswordHashing,
     /// Sign-in and code-request limits per address and per phone or username.
     pub sign_in_limits: throttle::SignInLimits,
+    /// Day re-plans solved at once (`limits.day_replans_at_once`).
+    pub replan_slots: tokio::sync::Semaphore,
     /// Whether pushes can go out, for the readiness check.
     pub push_health: Arc<crate::push::health::PushHealth>,
 }

@@ -108,6 +108,17 @@ pub fn insert(conn: &mut DbConnection, actor: &Actor, new: NewPlan) -> DbResult<
     find(conn, id)
 }
 
+/// The region's plan still queued or running, if any (the oldest).
+pub fn active_in_region(conn: &mut DbConnection, region_id: i64) -> DbResult<Option<i64>> {
+    Ok(plans::table
+        .filter(plans::region_id.eq(region_id))
+        .filter(plans::status.eq_any([QUEUED, RUNNING]))
+        .order(plans::id)
+        .select(plans::id)
+        .first(conn)
+        .optional()?)
+}
+
 pub fn find(conn: &mut DbConnection, id: i64) -> DbResult<PlanRow> {
     plans::table
         .find(id)

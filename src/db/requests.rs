@@ -7,7 +7,7 @@ use diesel::prelude::*;
 use super::events::{self, Actor, Change};
 use super::schema::visit_requests;
 use super::{next_version, now, DbConnection, DbError, DbResult};
-use crate::domain::{Priority, RequestStatus};
+use crate::domain::{ErrorCode, Priority, RequestStatus};
 
 #[derive(Debug, Clone, Queryable, Selectable)]
 #[diesel(table_name = visit_requests)]
@@ -86,6 +86,42 @@ fn replay_or_reuse(row: RequestRow, fingerprint: Option<&str>) -> Created {
     } else {
         Created::KeyReused
     }
+}
+
+/// Refuses a new request once the citizen has `cap` open ones (submitted, scheduled, in
+/// progress or missed). The citizen's account lock is taken first, so creates at once count
+/// each other; a replay of a key already used passes (the insert answers it with the first).
+pub fn check_open_cap(
+    conn: &mut DbConnection,
+    citizen_id: i64,
+    key: Option<&str>,
+    cap: i64,
+) -> DbResult<()> {
+    super::lock_account(conn, citizen_id)?;
+    let open: i64 = visit_requests::table
+        .filter(visit_requests::citizen_id.eq(citizen_id))
+        .filter(visit_requests::status.eq_any([
+            RequestStatus::Submitted,
+            RequestStatus::Scheduled,
+            RequestStatus::InProgress,
+            RequestStatus::Missed,
+        ]))
+        .count()
+        .get_result(conn)?;
+    if open < cap {
+        return Ok(());
+    }
+    if let Some(key) = key {
+        if find_by_key(conn, citizen_id, key)?.is_some() {
+            return Ok(());
+        }
+    }
+    Err(DbError::Refused {
+        code: ErrorCode::TooManyOpenRequests,
+        message: format!(
+            "you have {open} open visit requests, as many as allowed: cancel one or wait for a visit"
+        ),
+    })
 }
 
 pub fn insert(conn: &mut DbConnection, actor: &Actor, new: NewRequest) -> DbResult<Created> {

@@ -52,6 +52,7 @@ error_codes! {
     AlreadyExists => "already_exists", "a unique name or code is taken";
     PlanOutdated => "plan_outdated", "routes or requests the plan was made from changed since; the message says which: plan again";
     PlanAlreadyPublished => "plan_already_published", "the plan was published already (by this or another request)";
+    PlanInProgress => "plan_in_progress", "a plan of this region is still queued or running; `Location` names it";
     InvalidState => "invalid_state", "the resource's status does not allow this change";
     StopVisited => "stop_visited", "the team has already been to this stop (started, done or missed): it stays where it is";
     RouteLocked => "route_locked", "the route is locked by a coordinator: unlock it first";
@@ -89,7 +90,8 @@ error_codes! {
     TooManyAttempts => "too_many_attempts", "too many wrong codes; request a new one";
     TooManyCodes => "too_many_codes", "too many codes requested for this phone; wait";
     RateLimited => "rate_limited", "too many requests from this client, phone number or username; see Retry-After";
-    TooManyRequests => "too_many_requests", "the server is busy with other sign-ins; retry after Retry-After";
+    TooManyRequests => "too_many_requests", "the server is busy with other sign-ins or day re-plans; retry after Retry-After";
+    TooManyOpenRequests => "too_many_open_requests", "the citizen has as many open visit requests as allowed; cancel one or wait for a visit";
     InternalError => "internal_error", "a fault on our side";
     DatabaseUnavailable => "database_unavailable", "the database is unreachable";
     SmsUnavailable => "sms_unavailable", "the SMS gateway is unavailable";

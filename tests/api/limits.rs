@@ -1,6 +1,7 @@
 //! Limits: bounded password hashing, sign-in and code buckets per address (the client's, as a
-//! trusted proxy reports it) and per phone or username, refresh and sign-out outside them, and
-//! a daily cap on codes per phone.
+//! trusted proxy reports it) and per phone or username, refresh and sign-out outside them, a
+//! daily cap on codes per phone, open requests per citizen, one plan per region at a time, and
+//! day re-plans solved a few at once.
 
 use diesel::prelude::*;
 use futures_util::future::join_all;
@@ -206,10 +207,183 @@ async fn password_hashing_is_bounded(backend: Backend) {
     assert!(busy.headers.get("retry-after").is_some());
 }
 
+async fn a_citizen_has_a_bounded_number_of_open_requests(backend: Backend) {
+    let app = spawn_with(backend, |s| s.limits.open_requests_per_citizen = 3).await;
+    let admin = app.admin().await;
+    let region = app.region(&admin, "Kulon Progo").await;
+    let citizen = app.citizen("081200000041").await;
+    // Ten at once, each with its own key: the cap counts them all.
+    let keys: Vec<String> = (0..10).map(|i| format!("open-cap-key-{i:02}")).collect();
+    let headers: Vec<[(&str, &str); 1]> = keys
+        .iter()
+        .map(|key| [("Idempotency-Key", key.as_str())])
+        .collect();
+    let body = app.request_body(&region);
+    let answers = join_all(headers.iter().map(|h| {
+        app.call(
+            Method::POST,
+            "/v1/requests",
+            Some(&citizen),
+            Some(body.clone()),
+            h,
+        )
+    }))
+    .await;
+    let created: Vec<&crate::helpers::Response> =
+        answers.iter().filter(|r| r.status == 201).collect();
+    assert_eq!(
+        created.len(),
+        3,
+        "{:?}",
+        answers.iter().map(|r| r.status).collect::<Vec<_>>()
+    );
+    for r in answers.iter().filter(|r| r.status != 201) {
+        r.assert_error(429, "too_many_open_requests", None);
+    }
+    // A retry of a request that was created still answers with it.
+    let first = answers.iter().position(|r| r.status == 201).unwrap();
+    let replay = app
+        .call(
+            Method::POST,
+            "/v1/requests",
+            Some(&citizen),
+            Some(app.request_body(&region)),
+            &[(
+                "Idempotency-Key",
+                format!("open-cap-key-{first:02}").as_str(),
+            )],
+        )
+        .await;
+    assert!(replay.status.is_success(), "{}", replay.body);
+    assert_eq!(replay.body["id"], answers[first].body["id"]);
+    // A cancelled request is no longer open.
+    let id = created[0].id();
+    let r = app
+        .call(
+            Method::POST,
+            &format!("/v1/requests/{id}/cancel"),
+            Some(&citizen),
+            Some(json!({"reason": "Sudah ke kantor"})),
+            &[("If-Match", "\"1\"")],
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    app.create_request(&citizen, &region).await;
+}
+
+async fn one_plan_per_region_at_a_time(backend: Backend) {
+    let app = spawn_with(backend, |_| {}).await;
+    let admin = app.admin().await;
+    let region = app.region(&admin, "Kulon Progo").await;
+    // A plan being solved (running, under a lease no runner will take over).
+    let region_id = region.id;
+    let running = app
+        .db
+        .write(move |conn| {
+            jemput::db::plans::insert(
+                conn,
+                &jemput::db::events::Actor::default(),
+                jemput::db::plans::NewPlan {
+                    region_id,
+                    dates: "[]".into(),
+                    status: jemput::db::plans::RUNNING.into(),
+                    time_limit_ms: 1000,
+                    seed: 1,
+                    requested_by: None,
+                    created_at: jemput::db::now(),
+                },
+            )
+        })
+        .await
+        .unwrap()
+        .id;
+    let dates = crate::plans::days(2, 4);
+    let answers = join_all((0..5).map(|_| {
+        app.post(
+            "/v1/plans",
+            Some(&region.coordinator),
+            json!({"dates": dates, "time_limit_seconds": 1}),
+        )
+    }))
+    .await;
+    for r in &answers {
+        r.assert_error(409, "plan_in_progress", None);
+        assert_eq!(
+            r.headers.get("location").unwrap(),
+            &format!("/v1/plans/{running}")
+        );
+    }
+    // Another region plans meanwhile.
+    let other = app.region(&admin, "Kulon Progo Barat").await;
+    let r = app
+        .post(
+            "/v1/plans",
+            Some(&other.coordinator),
+            json!({"dates": dates, "time_limit_seconds": 1}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    // Once it is done, the first region plans again.
+    app.db
+        .write(move |conn| {
+            use diesel::prelude::*;
+            use jemput::db::schema::plans;
+            diesel::update(plans::table.find(running))
+                .set(plans::status.eq(jemput::db::plans::FAILED))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let r = app
+        .post(
+            "/v1/plans",
+            Some(&region.coordinator),
+            json!({"dates": dates, "time_limit_seconds": 1}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+}
+
+/// With one re-plan slot, previews asked at once beyond it are refused with 429 while the
+/// first is solved (each solve runs to its time limit), never a 5xx.
+async fn day_replans_are_solved_a_bounded_number_at_once(backend: Backend) {
+    let app = spawn_with(backend, |s| s.limits.day_replans_at_once = 1).await;
+    let crew = crate::rebalancing::crew(&app, 4).await;
+    let day = crate::rebalancing::day_routes(&app, &crew, &crew.day).await;
+    let tag = format!("\"{}\"", day["tag"].as_str().unwrap());
+    let path = format!("/v1/days/{}/replan?preview=true", crew.day);
+    let headers = [("If-Match", tag.as_str())];
+    let answers = join_all((0..3).map(|_| {
+        app.call(
+            Method::POST,
+            &path,
+            Some(&crew.region.coordinator),
+            Some(json!({"from": "10:00", "time_limit_seconds": 2})),
+            &headers,
+        )
+    }))
+    .await;
+    let statuses: Vec<u16> = answers.iter().map(|r| r.status.as_u16()).collect();
+    assert!(statuses.contains(&200), "{statuses:?}");
+    let refused = answers
+        .iter()
+        .find(|r| r.status == 429)
+        .unwrap_or_else(|| panic!("none refused: {statuses:?}"));
+    refused.assert_error(429, "too_many_requests", None);
+    assert!(
+        statuses.iter().all(|s| [200, 429].contains(s)),
+        "{statuses:?}"
+    );
+}
+
 both_backends!(
     forwarded_addresses_count_only_behind_a_trusted_proxy,
     one_username_is_limited_whatever_the_address,
     codes_and_sign_ins_have_separate_buckets_and_refresh_has_none,
     a_phone_gets_a_bounded_number_of_codes_a_day,
     password_hashing_is_bounded,
+    a_citizen_has_a_bounded_number_of_open_requests,
+    one_plan_per_region_at_a_time,
+    day_replans_are_solved_a_bounded_number_at_once,
 );

@@ -100,7 +100,7 @@ impl PlanView {
 #[utoipa::path(
     tag = "plans",
     request_body = CreatePlan,
-    responses((status = 202, body = PlanView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 202, body = PlanView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, description = "plan_in_progress: `Location` names the region's plan still queued or running", body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = []))
 )]
 #[post("/plans")]
@@ -175,8 +175,22 @@ pub async fn create(
     }
     let plan = state
         .db
-        .write(move |conn| plans::insert(conn, &actor, new))
-        .await?;
+        .write(move |conn| {
+            // Under the region's lock, so of two at once the second sees the first.
+            db::lock_region(conn, region_id)?;
+            match plans::active_in_region(conn, region_id)? {
+                Some(active) => Ok(Err(active)),
+                None => plans::insert(conn, &actor, new).map(Ok),
+            }
+        })
+        .await?
+        .map_err(|active| {
+            ApiError::new(
+                ErrorCode::PlanInProgress,
+                format!("plan {active} of this region is still queued or running: wait for it"),
+            )
+            .with_location(format!("/v1/plans/{active}"))
+        })?;
     let id = plan.id;
     Ok(HttpResponse::Accepted()
         .insert_header(("Location", format!("/v1/plans/{id}")))

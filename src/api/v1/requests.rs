@@ -228,7 +228,8 @@ impl Admission {
     responses(
         (status = 201, body = VisitRequestView, headers(("ETag" = String), ("Location" = String))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, description = "too_many_open_requests", body = ErrorBody)
     ),
     security(("bearer" = []))
 )]
@@ -278,11 +279,21 @@ pub async fn create(
     };
     let actor = who.actor();
     let app = state.clone();
+    let (citizen_id, open_cap) = (
+        who.account_id,
+        state.settings.limits.open_requests_per_citizen,
+    );
     // One transaction: the region and service kind read, the checks that need them, the
     // idempotency lookup and the insert (a request that fails a check commits nothing).
     let outcome = state
         .db
         .write(move |conn| {
+            requests::check_open_cap(
+                conn,
+                citizen_id,
+                admission.idempotency_key.as_deref(),
+                open_cap,
+            )?;
             let (region, kind) = catalog::region_with_kind(conn, region_id, kind_id)?;
             match admission.admit(&app.boundaries, region, kind) {
                 Ok(new) => requests::insert(conn, &actor, new).map(Ok),
