@@ -18,6 +18,16 @@ pub struct Settings {
     pub push: PushSettings,
     pub planning: PlanningSettings,
     pub limits: LimitSettings,
+    pub metrics: MetricsSettings,
+}
+
+/// Prometheus metrics on a listener of their own.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// `host:port` serving `GET /metrics`, e.g. `127.0.0.1:9184`; empty (the default): off.
+    /// Keep it on loopback or a private network: it names routes and queue sizes.
+    pub address: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -213,6 +223,9 @@ password_hashes_at_once = 0
 password_hash_wait_ms = 2000
 open_requests_per_citizen = 20
 day_replans_at_once = 2
+
+[metrics]
+address = ""
 
 [log]
 format = "pretty"
@@ -515,6 +528,18 @@ impl Settings {
             return Err(invalid(
                 "limits.password_hashes_at_once",
                 "must be at most 256",
+            ));
+        }
+        if !self.metrics.address.is_empty()
+            && self
+                .metrics
+                .address
+                .parse::<std::net::SocketAddr>()
+                .is_err()
+        {
+            return Err(invalid(
+                "metrics.address",
+                "must be host:port with an IP address, e.g. 127.0.0.1:9184 (or empty: off)",
             ));
         }
         if self.limits.open_requests_per_citizen < 1 {

@@ -8,6 +8,7 @@ pub mod config;
 pub mod db;
 pub mod demo;
 pub mod domain;
+pub mod metrics;
 pub mod net;
 pub mod planning;
 pub mod push;

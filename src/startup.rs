@@ -34,6 +34,31 @@ pub struct Application {
     planning: PlanningSettings,
     me: Claimant,
     push_health: Arc<PushHealth>,
+    metrics_server: Option<Server>,
+    metrics_port: Option<u16>,
+}
+
+/// `GET /metrics` on a listener of its own at `address` (none when empty).
+fn metrics_server(address: &str, db: Db) -> anyhow::Result<(Option<Server>, Option<u16>)> {
+    if address.is_empty() {
+        return Ok((None, None));
+    }
+    let listener = TcpListener::bind(address).map_err(|e| {
+        anyhow::anyhow!("invalid setting `metrics.address`: cannot listen on {address}: {e}")
+    })?;
+    let port = listener.local_addr()?.port();
+    let db = web::Data::new(db);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(db.clone())
+            .route("/metrics", web::get().to(api::observe::metrics))
+    })
+    .workers(1)
+    .listen(listener)?
+    .shutdown_timeout(1)
+    .run();
+    tracing::info!(address, "metrics served at /metrics");
+    Ok((Some(server), Some(port)))
 }
 
 impl Application {
@@ -75,6 +100,7 @@ impl Application {
         let sign_in_limits = SignInLimits::from_settings(&settings.rate_limit);
         let replan_slots = tokio::sync::Semaphore::new(settings.limits.day_replans_at_once);
         let max_body = settings.server.max_body_bytes;
+        let metrics_address = settings.metrics.address.clone();
         let fcm = worker::client_from_settings(&settings.push)?;
         let push_health = Arc::new(PushHealth::new(fcm.is_some()));
         let push = settings.push.clone();
@@ -116,6 +142,7 @@ impl Application {
                 .wrap(actix_web::middleware::from_fn(
                     api::hygiene::security_headers,
                 ))
+                .wrap(actix_web::middleware::from_fn(api::observe::record_request))
                 .wrap(TracingLogger::<api::hygiene::PathOnlySpan>::new())
                 // Team phones are often on 2G: answers shrink several times when the client
                 // accepts gzip (or brotli, zstd).
@@ -132,6 +159,7 @@ impl Application {
         .listen(listener)?
         .shutdown_timeout(10)
         .run();
+        let (metrics_server, metrics_port) = metrics_server(&metrics_address, db.clone())?;
         Ok(Self {
             port,
             server,
@@ -141,11 +169,18 @@ impl Application {
             planning,
             me,
             push_health,
+            metrics_server,
+            metrics_port,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of `/metrics`, when `metrics.address` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_port
     }
 
     pub fn db(&self) -> &Db {
@@ -168,6 +203,11 @@ impl Application {
             self.me.clone(),
             self.push_health.clone(),
         );
+        let metrics = self.metrics_server.map(|server| {
+            let handle = server.handle();
+            tokio::spawn(server);
+            handle
+        });
         let handle = self.server.handle();
         let server = self.server;
         tokio::pin!(server);
@@ -178,6 +218,9 @@ impl Application {
                 server.await
             }
         };
+        if let Some(metrics) = metrics {
+            metrics.stop(true).await;
+        }
         planner.shutdown().await;
         pusher.shutdown().await;
         result

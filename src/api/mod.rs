@@ -5,6 +5,7 @@ pub mod error;
 pub mod extract;
 pub mod health;
 pub mod hygiene;
+pub mod observe;
 pub mod throttle;
 pub mod v1;
 

@@ -284,6 +284,14 @@ pub fn drop_queued_for(conn: &mut DbConnection, account_id: i64, token: &str) ->
     .execute(conn)?)
 }
 
+/// How many rows there are in each status.
+pub fn count_by_status(conn: &mut DbConnection) -> DbResult<Vec<(String, i64)>> {
+    Ok(outbox::table
+        .group_by(outbox::status)
+        .select((outbox::status, diesel::dsl::count_star()))
+        .load(conn)?)
+}
+
 pub fn find(conn: &mut DbConnection, id: i64) -> DbResult<OutboxRow> {
     outbox::table
         .find(id)

@@ -108,6 +108,14 @@ pub fn insert(conn: &mut DbConnection, actor: &Actor, new: NewPlan) -> DbResult<
     find(conn, id)
 }
 
+/// How many plans there are in each status.
+pub fn count_by_status(conn: &mut DbConnection) -> DbResult<Vec<(String, i64)>> {
+    Ok(plans::table
+        .group_by(plans::status)
+        .select((plans::status, diesel::dsl::count_star()))
+        .load(conn)?)
+}
+
 /// The region's plan still queued or running, if any (the oldest).
 pub fn active_in_region(conn: &mut DbConnection, region_id: i64) -> DbResult<Option<i64>> {
     Ok(plans::table

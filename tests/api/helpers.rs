@@ -34,6 +34,8 @@ pub struct TestApp {
     pub settings: Settings,
     /// Who the running process's claims name (instance and boot id).
     pub claimant: Claimant,
+    /// Where `/metrics` is served, when `metrics.address` was set.
+    pub metrics_port: Option<u16>,
     /// A service started with [`spawn_crashable`] runs here, so a test can kill it.
     runtime: Option<tokio::runtime::Runtime>,
     _dir: Option<tempfile::TempDir>,
@@ -161,6 +163,7 @@ pub async fn spawn_second_instance(
     let base = format!("http://127.0.0.1:{}", app.port());
     let db = app.db().clone();
     let claimant = app.claimant().clone();
+    let metrics_port = app.metrics_port();
     tokio::spawn(app.run_until(std::future::pending()));
     TestApp {
         base,
@@ -169,6 +172,7 @@ pub async fn spawn_second_instance(
         db,
         settings,
         claimant,
+        metrics_port,
         runtime: None,
         _dir: None,
         pg_database: None,
@@ -207,7 +211,7 @@ async fn spawn_inner(
     relax_limits(&mut settings);
     customise(&mut settings);
     settings.validate().expect("test settings valid");
-    let (base, db, claimant, runtime) = if crashable {
+    let (base, db, claimant, metrics_port, runtime) = if crashable {
         let start = settings.clone();
         let (runtime, port, db, claimant) = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -231,6 +235,7 @@ async fn spawn_inner(
             format!("http://127.0.0.1:{port}"),
             db,
             claimant,
+            None,
             Some(runtime),
         )
     } else {
@@ -240,8 +245,9 @@ async fn spawn_inner(
         let base = format!("http://127.0.0.1:{}", app.port());
         let db = app.db().clone();
         let claimant = app.claimant().clone();
+        let metrics_port = app.metrics_port();
         tokio::spawn(app.run_until(std::future::pending()));
-        (base, db, claimant, None)
+        (base, db, claimant, metrics_port, None)
     };
 
     // An admin to bootstrap everything else through the API.
@@ -276,6 +282,7 @@ async fn spawn_inner(
         db,
         settings,
         claimant,
+        metrics_port,
         runtime,
         _dir: dir,
         pg_database,
@@ -650,6 +657,7 @@ pub async fn spawn_process(backend: Backend, log_filter: &str) -> ServiceProcess
             client,
             sms,
             claimant: Claimant::new("process"),
+            metrics_port: None,
             db,
             settings,
             runtime: None,

@@ -19,6 +19,7 @@ mod hygiene;
 mod instances;
 mod journey;
 mod limits;
+mod metrics;
 mod migrations;
 mod plans;
 mod production;
