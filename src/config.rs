@@ -126,6 +126,9 @@ pub struct LimitSettings {
     pub password_hash_wait_ms: u64,
     /// Visit requests a citizen may have open (not yet done, cancelled or missed) at once.
     pub open_requests_per_citizen: i64,
+    /// Planning jobs a region may have queued or running at once (one coordinator must not
+    /// fill the runner and starve the other regions).
+    pub plans_per_region: usize,
     /// Day re-plans (previewed or applied) solved at once across the instance; each takes a
     /// core for up to its time limit.
     pub day_replans_at_once: usize,
@@ -222,6 +225,7 @@ trusted_proxies = []
 password_hashes_at_once = 0
 password_hash_wait_ms = 2000
 open_requests_per_citizen = 20
+plans_per_region = 1
 day_replans_at_once = 2
 
 [metrics]
@@ -546,6 +550,12 @@ impl Settings {
             return Err(invalid(
                 "limits.open_requests_per_citizen",
                 "must be at least 1",
+            ));
+        }
+        if !(1..=100).contains(&self.limits.plans_per_region) {
+            return Err(invalid(
+                "limits.plans_per_region",
+                "must be between 1 and 100",
             ));
         }
         if !(1..=64).contains(&self.limits.day_replans_at_once) {

@@ -116,15 +116,14 @@ pub fn count_by_status(conn: &mut DbConnection) -> DbResult<Vec<(String, i64)>> 
         .load(conn)?)
 }
 
-/// The region's plan still queued or running, if any (the oldest).
-pub fn active_in_region(conn: &mut DbConnection, region_id: i64) -> DbResult<Option<i64>> {
+/// The region's plans still queued or running, oldest first.
+pub fn active_in_region(conn: &mut DbConnection, region_id: i64) -> DbResult<Vec<i64>> {
     Ok(plans::table
         .filter(plans::region_id.eq(region_id))
         .filter(plans::status.eq_any([QUEUED, RUNNING]))
         .order(plans::id)
         .select(plans::id)
-        .first(conn)
-        .optional()?)
+        .load(conn)?)
 }
 
 pub fn find(conn: &mut DbConnection, id: i64) -> DbResult<PlanRow> {

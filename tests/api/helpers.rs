@@ -188,6 +188,9 @@ fn relax_limits(settings: &mut Settings) {
     settings.rate_limit.per_identity_per_minute = 10_000;
     settings.rate_limit.per_identity_burst = 1_000;
     settings.auth.otp_max_per_phone_per_day = 100;
+    settings.limits.open_requests_per_citizen = 100_000;
+    settings.limits.plans_per_region = 100;
+    settings.limits.day_replans_at_once = 64;
 }
 
 async fn spawn_inner(

@@ -272,7 +272,7 @@ async fn a_citizen_has_a_bounded_number_of_open_requests(backend: Backend) {
 }
 
 async fn one_plan_per_region_at_a_time(backend: Backend) {
-    let app = spawn_with(backend, |_| {}).await;
+    let app = spawn_with(backend, |s| s.limits.plans_per_region = 1).await;
     let admin = app.admin().await;
     let region = app.region(&admin, "Kulon Progo").await;
     // A plan being solved (running, under a lease no runner will take over).

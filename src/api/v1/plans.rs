@@ -173,14 +173,16 @@ pub async fn create(
         )
         .into());
     }
+    let plans_at_once = state.settings.limits.plans_per_region;
     let plan = state
         .db
         .write(move |conn| {
             // Under the region's lock, so of two at once the second sees the first.
             db::lock_region(conn, region_id)?;
-            match plans::active_in_region(conn, region_id)? {
-                Some(active) => Ok(Err(active)),
-                None => plans::insert(conn, &actor, new).map(Ok),
+            let active = plans::active_in_region(conn, region_id)?;
+            match active.first() {
+                Some(&oldest) if active.len() >= plans_at_once => Ok(Err(oldest)),
+                _ => plans::insert(conn, &actor, new).map(Ok),
             }
         })
         .await?
