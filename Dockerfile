@@ -12,6 +12,9 @@ RUN apt-get update && apt-get install -y --no-install-recommends libpq5 ca-certi
 COPY --from=build /src/target/release/jemput /usr/local/bin/jemput
 USER jemput
 WORKDIR /var/lib/jemput
+# Production-safe: no development flag. `serve` refuses to start until the SMS gateway
+# (JEMPUT__SMS__PROVIDER=twilio, …) and the token secret (JEMPUT__AUTH__JWT_SECRET or
+# JEMPUT__AUTH__JWT_SECRET_FILE) are set; the README's "Running in production" lists them.
 ENV JEMPUT__SERVER__HOST=0.0.0.0 \
     JEMPUT__SERVER__PORT=8080 \
     JEMPUT__LOG__FORMAT=json

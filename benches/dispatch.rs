@@ -403,6 +403,11 @@ impl Service {
         settings.auth.jwt_secret = "bench-secret-bench-secret-bench-secret-00".into();
         settings.rate_limit.auth_per_minute = 10_000;
         settings.rate_limit.auth_burst = 1_000;
+        settings.rate_limit.per_identity_per_minute = 10_000;
+        settings.rate_limit.per_identity_burst = 1_000;
+        settings.limits.open_requests_per_citizen = 1_000_000;
+        settings.limits.plans_per_region = 100;
+        settings.limits.day_replans_at_once = 64;
         settings.push.fcm_key_file = key_file.to_string_lossy().to_string();
         settings.push.fcm_base_url = fake.base.clone();
         settings.push.poll_interval_ms = POLL_INTERVAL_MS;

@@ -205,7 +205,7 @@ async fn seed(db: &db::Db, clients: usize) -> Seeded {
     let keys = TokenKeys::new(SECRET, 24 * 3600);
     let citizens = ids
         .into_iter()
-        .map(|id| (id, keys.issue(id, Role::Citizen, None).unwrap()))
+        .map(|id| (id, keys.issue(id, Role::Citizen, None, 1).unwrap()))
         .collect();
     Seeded {
         region,
@@ -366,6 +366,8 @@ fn main() {
         settings.server.port = 0;
         settings.database.url = url.clone();
         settings.auth.jwt_secret = SECRET.into();
+        // Each client files as one citizen for the whole run.
+        settings.limits.open_requests_per_citizen = 1_000_000;
         settings.validate().unwrap();
         println!(
             "intake bench: {} logical CPUs; {clients} clients for {seconds} s; service: {} HTTP workers, pool of {}",

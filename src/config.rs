@@ -17,6 +17,17 @@ pub struct Settings {
     pub log: LogSettings,
     pub push: PushSettings,
     pub planning: PlanningSettings,
+    pub limits: LimitSettings,
+    pub metrics: MetricsSettings,
+}
+
+/// Prometheus metrics on a listener of their own.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct MetricsSettings {
+    /// `host:port` serving `GET /metrics`, e.g. `127.0.0.1:9184`; empty (the default): off.
+    /// Keep it on loopback or a private network: it names routes and queue sizes.
+    pub address: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -31,6 +42,10 @@ pub struct ServerSettings {
     /// back at once). Must differ between instances running at the same time. Empty: the host
     /// name.
     pub instance_id: String,
+    /// Allows what only development may use: the logging SMS sender (sign-in codes written to
+    /// the log) and a random per-process token secret. `serve` refuses both without it (or
+    /// `--demo`).
+    pub development: bool,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -38,6 +53,9 @@ pub struct ServerSettings {
 pub struct DatabaseSettings {
     /// `postgres://…` for PostgreSQL; `sqlite://path` or a plain file path for SQLite.
     pub url: String,
+    /// A file holding `url` (it may carry a password), e.g. a mounted secret.
+    #[serde(default)]
+    pub url_file: String,
     pub pool_size: u32,
 }
 
@@ -47,11 +65,20 @@ pub struct AuthSettings {
     /// HMAC secret for access tokens. Empty: a random one per process (development only:
     /// tokens die with the process).
     pub jwt_secret: String,
+    /// A file holding `jwt_secret`, e.g. a mounted secret.
+    #[serde(default)]
+    pub jwt_secret_file: String,
     pub access_token_ttl_secs: i64,
     pub refresh_token_ttl_days: i64,
     pub otp_ttl_secs: i64,
     pub otp_max_attempts: i32,
     pub otp_max_per_phone_per_hour: i64,
+    /// Codes a phone may be sent per day (a day's SMS cost per number is bounded).
+    pub otp_max_per_phone_per_day: i64,
+    /// How long an account's session state (active, session version) read for one request
+    /// serves the next ones; a deactivated account's tokens stop working within this. 0: read
+    /// on every request.
+    pub session_cache_ms: u64,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -63,16 +90,48 @@ pub struct SmsSettings {
     pub base_url: String,
     pub account_sid: String,
     pub auth_token: String,
+    /// A file holding `auth_token`, e.g. a mounted secret.
+    #[serde(default)]
+    pub auth_token_file: String,
     pub from: String,
 }
 
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct RateLimitSettings {
-    /// Sign-in and code requests allowed per client IP per minute (sustained).
+    /// Sign-ins (password or code) allowed per client IP per minute (sustained).
     pub auth_per_minute: u64,
     /// Burst allowed on top of the sustained rate.
     pub auth_burst: u32,
+    /// Code requests (SMS sent) allowed per client IP per minute, in a bucket of their own.
+    pub codes_per_minute: u64,
+    pub codes_burst: u32,
+    /// Sign-ins and code requests allowed per phone number or username per minute, whatever
+    /// the address (an attacker rotating addresses still meets this one).
+    pub per_identity_per_minute: u64,
+    pub per_identity_burst: u32,
+    /// Proxies whose `Forwarded` / `X-Forwarded-For` header names the client: addresses or
+    /// CIDR blocks (`10.0.0.0/8`, `fd00::/8`). From any other peer those headers are ignored
+    /// and the peer itself is the client. Empty: no proxy is trusted.
+    pub trusted_proxies: Vec<String>,
+}
+
+/// Caps that keep one caller from starving the others.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct LimitSettings {
+    /// Password hashes computed at once (each takes ~19 MiB and a core); 0: one per core.
+    pub password_hashes_at_once: usize,
+    /// How long a sign-in waits for a free hashing thread before it is answered 429.
+    pub password_hash_wait_ms: u64,
+    /// Visit requests a citizen may have open (not yet done, cancelled or missed) at once.
+    pub open_requests_per_citizen: i64,
+    /// Planning jobs a region may have queued or running at once (one coordinator must not
+    /// fill the runner and starve the other regions).
+    pub plans_per_region: usize,
+    /// Day re-plans (previewed or applied) solved at once across the instance; each takes a
+    /// core for up to its time limit.
+    pub day_replans_at_once: usize,
 }
 
 /// Pushes over FCM HTTP v1. Without `fcm_key_file` the service still runs: pushes stay in the
@@ -142,6 +201,7 @@ host = "127.0.0.1"
 port = 8080
 max_body_bytes = 65536
 instance_id = ""
+development = false
 
 [database]
 url = "sqlite://data/jemput.db"
@@ -154,6 +214,8 @@ refresh_token_ttl_days = 30
 otp_ttl_secs = 300
 otp_max_attempts = 5
 otp_max_per_phone_per_hour = 5
+otp_max_per_phone_per_day = 10
+session_cache_ms = 5000
 
 [sms]
 provider = "log"
@@ -165,6 +227,21 @@ from = ""
 [rate_limit]
 auth_per_minute = 20
 auth_burst = 10
+codes_per_minute = 10
+codes_burst = 5
+per_identity_per_minute = 10
+per_identity_burst = 5
+trusted_proxies = []
+
+[limits]
+password_hashes_at_once = 0
+password_hash_wait_ms = 2000
+open_requests_per_citizen = 20
+plans_per_region = 1
+day_replans_at_once = 2
+
+[metrics]
+address = ""
 
 [log]
 format = "pretty"
@@ -182,6 +259,30 @@ lease_secs = 60
 [planning]
 lease_secs = 30
 "#;
+
+/// Reads `value` from `file` when a file is named (trailing newlines dropped, as editors and
+/// `echo` add them).
+fn read_secret_file(
+    setting: &'static str,
+    value: &mut String,
+    file: &str,
+) -> Result<(), ConfigError> {
+    if file.is_empty() {
+        return Ok(());
+    }
+    if !value.is_empty() {
+        return Err(ConfigError::Invalid {
+            setting,
+            reason: format!("is set both directly and through {setting}_file: keep one"),
+        });
+    }
+    let text = std::fs::read_to_string(file).map_err(|e| ConfigError::Invalid {
+        setting,
+        reason: format!("cannot read {setting}_file {file:?}: {e}"),
+    })?;
+    *value = text.trim_end_matches(['\n', '\r']).to_string();
+    Ok(())
+}
 
 /// Which database a URL points at.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -221,11 +322,73 @@ impl Settings {
             config::Environment::with_prefix("JEMPUT")
                 .prefix_separator("__")
                 .separator("__")
-                .try_parsing(true),
+                .try_parsing(true)
+                .list_separator(",")
+                .with_list_parse_key("rate_limit.trusted_proxies"),
         );
-        let settings: Settings = builder.build()?.try_deserialize()?;
+        let mut settings: Settings = builder.build()?.try_deserialize()?;
+        settings.read_secret_files()?;
         settings.validate()?;
         Ok(settings)
+    }
+
+    /// Each secret with a `…_file` twin (`JEMPUT__AUTH__JWT_SECRET_FILE`, …) is read from that
+    /// file, so secrets can come from mounted files instead of the environment. Setting both
+    /// the value and its file is refused: which one wins would be a guess.
+    fn read_secret_files(&mut self) -> Result<(), ConfigError> {
+        read_secret_file(
+            "auth.jwt_secret",
+            &mut self.auth.jwt_secret,
+            &self.auth.jwt_secret_file,
+        )?;
+        read_secret_file(
+            "sms.auth_token",
+            &mut self.sms.auth_token,
+            &self.sms.auth_token_file,
+        )?;
+        // The default URL is not a secret the operator set, so a file replaces it.
+        if !self.database.url_file.is_empty() {
+            self.database.url.clear();
+        }
+        read_secret_file(
+            "database.url",
+            &mut self.database.url,
+            &self.database.url_file,
+        )
+    }
+
+    /// What `serve` must not run with in production: the logging SMS sender (anyone who reads
+    /// the log signs in as any citizen) and a random token secret (a restart signs everyone
+    /// out; two instances reject each other's tokens). Allowed with `--demo` or
+    /// `server.development = true`.
+    pub fn check_production(&self, demo: bool) -> Result<(), ConfigError> {
+        if demo || self.server.development {
+            return Ok(());
+        }
+        const ESCAPE: &str = "(for development only: run `serve --demo` or set \
+                              JEMPUT__SERVER__DEVELOPMENT=true)";
+        if self.sms.provider == "log" {
+            return Err(ConfigError::Invalid {
+                setting: "sms.provider",
+                reason: format!(
+                    "is `log`, which writes sign-in codes to the log: set \
+                     JEMPUT__SMS__PROVIDER=twilio with JEMPUT__SMS__BASE_URL, \
+                     JEMPUT__SMS__ACCOUNT_SID, JEMPUT__SMS__AUTH_TOKEN (or \
+                     JEMPUT__SMS__AUTH_TOKEN_FILE) and JEMPUT__SMS__FROM {ESCAPE}"
+                ),
+            });
+        }
+        if self.auth.jwt_secret.is_empty() {
+            return Err(ConfigError::Invalid {
+                setting: "auth.jwt_secret",
+                reason: format!(
+                    "is empty, so tokens would be signed with a random secret that dies with \
+                     the process: set JEMPUT__AUTH__JWT_SECRET (32+ characters) or \
+                     JEMPUT__AUTH__JWT_SECRET_FILE {ESCAPE}"
+                ),
+            });
+        }
+        Ok(())
     }
 
     /// Defaults only, for tests and tools that build settings in code.
@@ -332,6 +495,93 @@ impl Settings {
         if self.rate_limit.auth_burst == 0 {
             return Err(invalid("rate_limit.auth_burst", "must be at least 1"));
         }
+        for (setting, value) in [
+            (
+                "rate_limit.codes_per_minute",
+                self.rate_limit.codes_per_minute,
+            ),
+            (
+                "rate_limit.codes_burst",
+                u64::from(self.rate_limit.codes_burst),
+            ),
+            (
+                "rate_limit.per_identity_per_minute",
+                self.rate_limit.per_identity_per_minute,
+            ),
+            (
+                "rate_limit.per_identity_burst",
+                u64::from(self.rate_limit.per_identity_burst),
+            ),
+        ] {
+            if value == 0 {
+                return Err(invalid(setting, "must be at least 1"));
+            }
+        }
+        if let Some(bad) = self
+            .rate_limit
+            .trusted_proxies
+            .iter()
+            .find(|p| crate::net::IpBlock::parse(p).is_none())
+        {
+            return Err(invalid(
+                "rate_limit.trusted_proxies",
+                format!("{bad:?} is not an IP address or CIDR block"),
+            ));
+        }
+        if self.auth.otp_max_per_phone_per_day < self.auth.otp_max_per_phone_per_hour {
+            return Err(invalid(
+                "auth.otp_max_per_phone_per_day",
+                "must be at least auth.otp_max_per_phone_per_hour",
+            ));
+        }
+        if self.auth.session_cache_ms > 60_000 {
+            return Err(invalid(
+                "auth.session_cache_ms",
+                "must be at most 60000 (a deactivated account must stop within a minute)",
+            ));
+        }
+        if self.limits.password_hashes_at_once > 256 {
+            return Err(invalid(
+                "limits.password_hashes_at_once",
+                "must be at most 256",
+            ));
+        }
+        if !self.metrics.address.is_empty()
+            && self
+                .metrics
+                .address
+                .parse::<std::net::SocketAddr>()
+                .is_err()
+        {
+            return Err(invalid(
+                "metrics.address",
+                "must be host:port with an IP address, e.g. 127.0.0.1:9184 (or empty: off)",
+            ));
+        }
+        if self.limits.open_requests_per_citizen < 1 {
+            return Err(invalid(
+                "limits.open_requests_per_citizen",
+                "must be at least 1",
+            ));
+        }
+        if !(1..=100).contains(&self.limits.plans_per_region) {
+            return Err(invalid(
+                "limits.plans_per_region",
+                "must be between 1 and 100",
+            ));
+        }
+        if !(1..=64).contains(&self.limits.day_replans_at_once) {
+            return Err(invalid(
+                "limits.day_replans_at_once",
+                "must be between 1 and 64",
+            ));
+        }
+        if !(1..=60_000).contains(&self.limits.password_hash_wait_ms) {
+            return Err(invalid(
+                "limits.password_hash_wait_ms",
+                "must be between 1 and 60000",
+            ));
+        }
         if !matches!(self.log.format.as_str(), "pretty" | "json") {
             return Err(invalid("log.format", "must be pretty or json"));
         }
@@ -429,6 +679,40 @@ mod tests {
         s.server.instance_id = "two words".into();
         let err = s.validate().unwrap_err().to_string();
         assert!(err.contains("server.instance_id"), "{err}");
+    }
+
+    #[test]
+    fn serve_refuses_development_senders_and_secrets_unless_told() {
+        let mut s = Settings::defaults().unwrap();
+        let err = s.check_production(false).unwrap_err().to_string();
+        assert!(err.contains("`sms.provider`"), "{err}");
+        s.check_production(true).unwrap();
+        s.sms.provider = "twilio".into();
+        let err = s.check_production(false).unwrap_err().to_string();
+        assert!(err.contains("`auth.jwt_secret`"), "{err}");
+        assert!(err.contains("JEMPUT__AUTH__JWT_SECRET_FILE"), "{err}");
+        s.server.development = true;
+        s.check_production(false).unwrap();
+        s.server.development = false;
+        s.auth.jwt_secret = "x".repeat(32);
+        s.check_production(false).unwrap();
+    }
+
+    #[test]
+    fn secrets_come_from_files_but_not_from_both() {
+        let dir = tempfile::tempdir().unwrap();
+        let file = dir.path().join("jwt");
+        std::fs::write(&file, "s3cret-from-a-mounted-file-0123456789\n").unwrap();
+        let mut s = Settings::defaults().unwrap();
+        s.auth.jwt_secret_file = file.display().to_string();
+        s.read_secret_files().unwrap();
+        assert_eq!(s.auth.jwt_secret, "s3cret-from-a-mounted-file-0123456789");
+        let err = s.read_secret_files().unwrap_err().to_string();
+        assert!(err.contains("auth.jwt_secret"), "{err}");
+        s.sms.auth_token_file = dir.path().join("missing").display().to_string();
+        s.auth.jwt_secret_file.clear();
+        let err = s.read_secret_files().unwrap_err().to_string();
+        assert!(err.contains("sms.auth_token_file"), "{err}");
     }
 
     #[test]

@@ -9,6 +9,8 @@ pub mod console;
 pub mod db;
 pub mod demo;
 pub mod domain;
+pub mod metrics;
+pub mod net;
 pub mod planning;
 pub mod push;
 pub mod startup;

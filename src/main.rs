@@ -39,6 +39,12 @@ fn main() -> ExitCode {
             return ExitCode::from(2);
         }
     };
+    if let Command::Serve { demo } = cli.command {
+        if let Err(e) = settings.check_production(demo) {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
     telemetry::init(&settings.log);
     let result = match cli.command {
         Command::Serve { demo } => serve(settings, demo),

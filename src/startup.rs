@@ -4,6 +4,7 @@
 use std::future::Future;
 use std::net::TcpListener;
 use std::sync::Arc;
+use std::time::Duration;
 
 use actix_web::dev::Server;
 use actix_web::http::header;
@@ -12,12 +13,16 @@ use tracing_actix_web::TracingLogger;
 use utoipa_actix_web::AppExt;
 use utoipa_swagger_ui::SwaggerUi;
 
+use crate::api::throttle::SignInLimits;
 use crate::api::{self, AppState};
+use crate::auth::hashing::PasswordHashing;
+use crate::auth::sessions::SessionCache;
 use crate::auth::{sms, TokenKeys};
 use crate::config::{PlanningSettings, PushSettings, Settings};
 use crate::db::{Claimant, Db};
 use crate::planning::runner::PlanRunner;
 use crate::push::fcm::FcmClient;
+use crate::push::health::PushHealth;
 use crate::push::worker::{self, OutboxWorker};
 
 pub struct Application {
@@ -28,6 +33,32 @@ pub struct Application {
     push: PushSettings,
     planning: PlanningSettings,
     me: Claimant,
+    push_health: Arc<PushHealth>,
+    metrics_server: Option<Server>,
+    metrics_port: Option<u16>,
+}
+
+/// `GET /metrics` on a listener of its own at `address` (none when empty).
+fn metrics_server(address: &str, db: Db) -> anyhow::Result<(Option<Server>, Option<u16>)> {
+    if address.is_empty() {
+        return Ok((None, None));
+    }
+    let listener = TcpListener::bind(address).map_err(|e| {
+        anyhow::anyhow!("invalid setting `metrics.address`: cannot listen on {address}: {e}")
+    })?;
+    let port = listener.local_addr()?.port();
+    let db = web::Data::new(db);
+    let server = HttpServer::new(move || {
+        App::new()
+            .app_data(db.clone())
+            .route("/metrics", web::get().to(api::observe::metrics))
+    })
+    .workers(1)
+    .listen(listener)?
+    .shutdown_timeout(1)
+    .run();
+    tracing::info!(address, "metrics served at /metrics");
+    Ok((Some(server), Some(port)))
 }
 
 impl Application {
@@ -61,12 +92,17 @@ impl Application {
             &settings.auth.jwt_secret,
             settings.auth.access_token_ttl_secs,
         );
-        let auth_limit = api::auth_rate_limit(
-            settings.rate_limit.auth_per_minute,
-            settings.rate_limit.auth_burst,
-        );
+        let sessions = SessionCache::new(Duration::from_millis(settings.auth.session_cache_ms));
+        let hashing = PasswordHashing::new(
+            settings.limits.password_hashes_at_once,
+            Duration::from_millis(settings.limits.password_hash_wait_ms),
+        )?;
+        let sign_in_limits = SignInLimits::from_settings(&settings.rate_limit);
+        let replan_slots = tokio::sync::Semaphore::new(settings.limits.day_replans_at_once);
         let max_body = settings.server.max_body_bytes;
+        let metrics_address = settings.metrics.address.clone();
         let fcm = worker::client_from_settings(&settings.push)?;
+        let push_health = Arc::new(PushHealth::new(fcm.is_some()));
         let push = settings.push.clone();
         let planning = settings.planning.clone();
         let state = web::Data::new(AppState {
@@ -75,6 +111,11 @@ impl Application {
             sms,
             settings: Arc::new(settings),
             boundaries: Default::default(),
+            sessions,
+            hashing,
+            sign_in_limits,
+            push_health: push_health.clone(),
+            replan_slots,
         });
         let server = HttpServer::new(move || {
             let (app, openapi) = App::new()
@@ -98,13 +139,17 @@ impl Application {
                         Ok(res)
                     }
                 })
-                .wrap(TracingLogger::default())
+                .wrap(actix_web::middleware::from_fn(
+                    api::hygiene::security_headers,
+                ))
+                .wrap(actix_web::middleware::from_fn(api::observe::record_request))
+                .wrap(TracingLogger::<api::hygiene::PathOnlySpan>::new())
                 // Team phones are often on 2G: answers shrink several times when the client
                 // accepts gzip (or brotli, zstd).
                 .wrap(actix_web::middleware::Compress::default())
                 .into_utoipa_app()
                 .openapi(api::openapi_base())
-                .configure(api::routes(auth_limit.clone()))
+                .configure(api::routes())
                 .split_for_parts();
             let known = web::Data::new(api::RouteTable::from_openapi(&openapi));
             app.app_data(known)
@@ -115,6 +160,7 @@ impl Application {
         .listen(listener)?
         .shutdown_timeout(10)
         .run();
+        let (metrics_server, metrics_port) = metrics_server(&metrics_address, db.clone())?;
         Ok(Self {
             port,
             server,
@@ -123,11 +169,19 @@ impl Application {
             push,
             planning,
             me,
+            push_health,
+            metrics_server,
+            metrics_port,
         })
     }
 
     pub fn port(&self) -> u16 {
         self.port
+    }
+
+    /// The port of `/metrics`, when `metrics.address` is set.
+    pub fn metrics_port(&self) -> Option<u16> {
+        self.metrics_port
     }
 
     pub fn db(&self) -> &Db {
@@ -148,7 +202,13 @@ impl Application {
             self.fcm.clone(),
             self.push.clone(),
             self.me.clone(),
+            self.push_health.clone(),
         );
+        let metrics = self.metrics_server.map(|server| {
+            let handle = server.handle();
+            tokio::spawn(server);
+            handle
+        });
         let handle = self.server.handle();
         let server = self.server;
         tokio::pin!(server);
@@ -161,6 +221,9 @@ impl Application {
                 result
             }
         };
+        if let Some(metrics) = metrics {
+            metrics.stop(true).await;
+        }
         planner.shutdown().await;
         pusher.shutdown().await;
         result

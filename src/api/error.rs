@@ -2,6 +2,8 @@
 //! stable snake_case `code`; 4xx for the caller's mistakes; a 5xx says nothing of the cause to
 //! the client (the cause goes to the log, with the request id).
 
+use std::fmt;
+
 use actix_web::http::{header, StatusCode};
 use actix_web::{HttpResponse, ResponseError};
 use serde::{Deserialize, Serialize};
@@ -22,7 +24,9 @@ pub struct ErrorBody {
     pub field: Option<String>,
 }
 
-#[derive(Debug)]
+/// What the log sees of an error is its status, code and field ([`fmt::Debug`] and
+/// [`fmt::Display`], which the request logger prints): never the message, which may quote what
+/// the caller sent (a phone number in the wrong type, a name that was too long).
 pub struct ApiError {
     pub code: ErrorCode,
     pub message: String,
@@ -31,6 +35,8 @@ pub struct ApiError {
     pub retry_after: Option<u64>,
     /// The methods the path serves, for the `Allow` header of a 405.
     pub allow: Option<String>,
+    /// What the error is about, for a `Location` header (the plan still running).
+    pub location: Option<String>,
 }
 
 /// The HTTP status of each error code: the one place that decides it. Written with the short
@@ -45,13 +51,14 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         C::Unauthenticated | C::InvalidCode | C::CodeExpired | C::InvalidRefreshToken => {
             StatusCode::UNAUTHORIZED
         }
-        C::Forbidden => StatusCode::FORBIDDEN,
+        C::Forbidden | C::AccountDeactivated => StatusCode::FORBIDDEN,
         C::NotFound => StatusCode::NOT_FOUND,
         C::MethodNotAllowed => StatusCode::METHOD_NOT_ALLOWED,
         C::VersionConflict
         | C::AlreadyExists
         | C::PlanOutdated
         | C::PlanAlreadyPublished
+        | C::PlanInProgress
         | C::InvalidState
         | C::StopVisited
         | C::RouteLocked
@@ -84,9 +91,14 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::OutsideShift
         | C::InvalidDuration
         | C::IdempotencyKeyReused
-        | C::PhoneUnreachable => StatusCode::UNPROCESSABLE_ENTITY,
+        | C::PhoneUnreachable
+        | C::WrongPassword => StatusCode::UNPROCESSABLE_ENTITY,
         C::PreconditionRequired => StatusCode::PRECONDITION_REQUIRED,
-        C::TooManyAttempts | C::TooManyCodes | C::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        C::TooManyAttempts
+        | C::TooManyCodes
+        | C::RateLimited
+        | C::TooManyRequests
+        | C::TooManyOpenRequests => StatusCode::TOO_MANY_REQUESTS,
         C::InternalError => StatusCode::INTERNAL_SERVER_ERROR,
         C::DatabaseUnavailable | C::SmsUnavailable => StatusCode::SERVICE_UNAVAILABLE,
     }
@@ -113,11 +125,17 @@ impl ApiError {
             field: None,
             retry_after,
             allow: None,
+            location: None,
         }
     }
 
     pub fn with_field(mut self, field: impl Into<String>) -> Self {
         self.field = Some(field.into());
+        self
+    }
+
+    pub fn with_location(mut self, location: impl Into<String>) -> Self {
+        self.location = Some(location.into());
         self
     }
 
@@ -163,15 +181,23 @@ impl ApiError {
     }
 }
 
-impl std::fmt::Display for ApiError {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(
-            f,
-            "{} {}: {}",
-            self.status().as_u16(),
-            self.code,
-            self.message
-        )
+impl fmt::Display for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(f, "{} {}", self.status().as_u16(), self.code)?;
+        if let Some(field) = &self.field {
+            write!(f, " (field {field})")?;
+        }
+        Ok(())
+    }
+}
+
+impl fmt::Debug for ApiError {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("ApiError")
+            .field("status", &self.status().as_u16())
+            .field("code", &self.code.as_str())
+            .field("field", &self.field)
+            .finish_non_exhaustive()
     }
 }
 
@@ -189,6 +215,9 @@ impl ResponseError for ApiError {
         if let Some(allow) = &self.allow {
             builder.insert_header((header::ALLOW, allow.as_str()));
         }
+        if let Some(location) = &self.location {
+            builder.insert_header((header::LOCATION, location.as_str()));
+        }
         if status == StatusCode::UNAUTHORIZED {
             builder.insert_header((header::WWW_AUTHENTICATE, "Bearer"));
         }
@@ -197,6 +226,20 @@ impl ResponseError for ApiError {
             message: self.message.clone(),
             field: self.field.clone(),
         })
+    }
+}
+
+impl From<crate::auth::hashing::HashingError> for ApiError {
+    fn from(e: crate::auth::hashing::HashingError) -> Self {
+        use crate::auth::hashing::HashingError;
+        match e {
+            HashingError::Busy => ApiError::new(
+                ErrorCode::TooManyRequests,
+                "too many sign-ins at once; retry in a moment",
+            )
+            .with_retry_after(2),
+            HashingError::Failed(cause) => ApiError::internal(cause),
+        }
     }
 }
 

@@ -11,6 +11,8 @@ use serde::de::DeserializeOwned;
 
 use super::error::ApiError;
 use super::AppState;
+use crate::auth::sessions::SessionState;
+use crate::db::accounts;
 use crate::db::events::Actor;
 use crate::domain::ErrorCode;
 use crate::domain::Role;
@@ -78,14 +80,15 @@ pub fn request_id(req: &HttpRequest) -> Option<String> {
 
 impl FromRequest for Principal {
     type Error = ApiError;
-    type Future = std::future::Ready<Result<Self, Self::Error>>;
+    type Future = Pin<Box<dyn Future<Output = Result<Self, Self::Error>>>>;
 
     fn from_request(req: &HttpRequest, _: &mut Payload) -> Self::Future {
-        std::future::ready(principal(req))
+        let req = req.clone();
+        Box::pin(async move { principal(&req).await })
     }
 }
 
-fn principal(req: &HttpRequest) -> Result<Principal, ApiError> {
+async fn principal(req: &HttpRequest) -> Result<Principal, ApiError> {
     let state = req
         .app_data::<web::Data<AppState>>()
         .ok_or_else(|| ApiError::internal("AppState missing"))?;
@@ -102,6 +105,11 @@ fn principal(req: &HttpRequest) -> Result<Principal, ApiError> {
     let claims = state.keys.verify(token.trim()).ok_or_else(|| {
         ApiError::unauthenticated("the access token is invalid or expired; refresh it")
     })?;
+    if !session_holds(state, claims.sub, claims.sv).await? {
+        return Err(ApiError::unauthenticated(
+            "this session has ended (account deactivated or password changed); sign in again",
+        ));
+    }
     Ok(Principal {
         account_id: claims.sub,
         role: claims.role,
@@ -109,6 +117,28 @@ fn principal(req: &HttpRequest) -> Result<Principal, ApiError> {
         request_id: request_id(req),
         expires_at: claims.exp,
     })
+}
+
+/// Is the account still active, on the session version the token carries? Read from the
+/// database at most once per `auth.session_cache_ms` per account.
+async fn session_holds(
+    state: &AppState,
+    account_id: i64,
+    token_version: i32,
+) -> Result<bool, ApiError> {
+    if let Some(known) = state.sessions.get(account_id) {
+        return Ok(known.admits(token_version));
+    }
+    let read = state
+        .db
+        .read(move |conn| accounts::session_state(conn, account_id))
+        .await?;
+    let Some((active, version)) = read else {
+        return Ok(false);
+    };
+    let known = SessionState { active, version };
+    state.sessions.put(account_id, known);
+    Ok(known.admits(token_version))
 }
 
 /// A JSON body, strictly parsed: unknown fields, wrong types and malformed JSON are 400

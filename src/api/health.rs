@@ -1,4 +1,5 @@
-//! Liveness (the process answers) and readiness (it can reach its database).
+//! Liveness (the process answers) and readiness (it can reach its database; how pushes fare is
+//! reported alongside).
 
 use actix_web::{get, web, HttpResponse};
 use serde::Serialize;
@@ -7,10 +8,22 @@ use utoipa::ToSchema;
 use super::error::{ApiError, ErrorBody};
 use super::AppState;
 use crate::domain::ErrorCode;
+use crate::push::health::PushState;
 
 #[derive(Serialize, ToSchema)]
 pub struct Health {
     pub status: &'static str,
+}
+
+/// Readiness: the database answers. Pushes are reported beside it, without failing the check
+/// (a wrong FCM setup must not take the HTTP service out of rotation).
+#[derive(Serialize, ToSchema)]
+pub struct Readiness {
+    pub status: &'static str,
+    pub push: PushState,
+    /// What FCM said when it refused our configuration.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub push_error: Option<String>,
 }
 
 #[utoipa::path(tag = "health", responses((status = 200, body = Health)))]
@@ -19,7 +32,7 @@ pub async fn live() -> HttpResponse {
     HttpResponse::Ok().json(Health { status: "ok" })
 }
 
-#[utoipa::path(tag = "health", responses((status = 200, body = Health), (status = 503, body = ErrorBody)))]
+#[utoipa::path(tag = "health", responses((status = 200, body = Readiness), (status = 503, body = ErrorBody)))]
 #[get("/health/ready")]
 pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError> {
     state.db.ping().await.map_err(|e| {
@@ -29,5 +42,10 @@ pub async fn ready(state: web::Data<AppState>) -> Result<HttpResponse, ApiError>
             "the database is unreachable",
         )
     })?;
-    Ok(HttpResponse::Ok().json(Health { status: "ready" }))
+    let (push, push_error) = state.push_health.state();
+    Ok(HttpResponse::Ok().json(Readiness {
+        status: "ready",
+        push,
+        push_error,
+    }))
 }

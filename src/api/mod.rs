@@ -4,6 +4,9 @@
 pub mod error;
 pub mod extract;
 pub mod health;
+pub mod hygiene;
+pub mod observe;
+pub mod throttle;
 pub mod v1;
 
 use std::sync::Arc;
@@ -14,6 +17,8 @@ use utoipa::{Modify, OpenApi};
 use utoipa_actix_web::service_config::ServiceConfig;
 use utoipa_actix_web::{scope, AppExt};
 
+use crate::auth::hashing::PasswordHashing;
+use crate::auth::sessions::SessionCache;
 use crate::auth::sms::SmsSender;
 use crate::auth::TokenKeys;
 use crate::config::Settings;
@@ -30,6 +35,16 @@ pub struct AppState {
     pub settings: Arc<Settings>,
     /// Regions' parsed boundaries, for intake's point-in-region check.
     pub boundaries: std::sync::Arc<BoundaryCache>,
+    /// Accounts' session states, briefly cached, that access tokens are checked against.
+    pub sessions: SessionCache,
+    /// The bounded password-hashing threads.
+    pub hashing: PasswordHashing,
+    /// Sign-in and code-request limits per address and per phone or username.
+    pub sign_in_limits: throttle::SignInLimits,
+    /// Day re-plans solved at once (`limits.day_replans_at_once`).
+    pub replan_slots: tokio::sync::Semaphore,
+    /// Whether pushes can go out, for the readiness check.
+    pub push_health: Arc<crate::push::health::PushHealth>,
 }
 
 #[derive(OpenApi)]
@@ -92,14 +107,13 @@ impl Modify for ErrorCodes {
     }
 }
 
-/// Every route of the service. Sign-in routes sit behind a per-IP rate limit.
-pub fn routes(auth_limit: AuthRateLimit) -> impl FnOnce(&mut ServiceConfig) {
+/// Every route of the service.
+pub fn routes() -> impl FnOnce(&mut ServiceConfig) {
     move |cfg| {
         cfg.service(health::live).service(health::ready).service(
             scope("/v1")
                 .service(
                     scope("/auth")
-                        .wrap(actix_governor::Governor::new(&auth_limit))
                         .service(v1::auth::request_code)
                         .service(v1::auth::verify_code)
                         .service(v1::auth::login)
@@ -107,6 +121,7 @@ pub fn routes(auth_limit: AuthRateLimit) -> impl FnOnce(&mut ServiceConfig) {
                         .service(v1::auth::logout),
                 )
                 .service(v1::me::me)
+                .service(v1::me::change_password)
                 .service(v1::me::my_requests)
                 .service(v1::requests::create)
                 .service(v1::requests::list)
@@ -144,69 +159,11 @@ pub fn routes(auth_limit: AuthRateLimit) -> impl FnOnce(&mut ServiceConfig) {
                 .service(v1::dispatch::list_absences)
                 .service(v1::dispatch::remove_absence)
                 .service(v1::admin::create_region)
-                .service(v1::admin::create_staff),
+                .service(v1::admin::create_staff)
+                .service(v1::admin::deactivate_account)
+                .service(v1::admin::reactivate_account)
+                .service(v1::admin::reset_password),
         );
-    }
-}
-
-/// Per-IP limit on sign-in and code requests.
-pub type AuthRateLimit = actix_governor::GovernorConfig<
-    JsonPeerIp,
-    actix_governor::governor::middleware::NoOpMiddleware<
-        actix_governor::governor::clock::QuantaInstant,
-    >,
->;
-
-pub fn auth_rate_limit(per_minute: u64, burst: u32) -> AuthRateLimit {
-    let mut builder = actix_governor::GovernorConfigBuilder::default().key_extractor(JsonPeerIp);
-    builder
-        .milliseconds_per_request((60_000 / per_minute.max(1)).max(1))
-        .burst_size(burst.max(1));
-    // Both values are non-zero, which is all `finish` checks.
-    builder
-        .finish()
-        .unwrap_or_else(|| unreachable!("rate limit with non-zero period and burst"))
-}
-
-/// The client's IP as the rate-limit key, answering over-limit requests with our JSON error.
-#[derive(Debug, Clone, Copy)]
-pub struct JsonPeerIp;
-
-impl actix_governor::KeyExtractor for JsonPeerIp {
-    type Key = std::net::IpAddr;
-    type KeyExtractionError = ApiError;
-
-    fn extract(
-        &self,
-        req: &actix_web::dev::ServiceRequest,
-    ) -> Result<Self::Key, Self::KeyExtractionError> {
-        req.peer_addr().map(|a| a.ip()).ok_or_else(|| {
-            ApiError::new(
-                ErrorCode::InvalidRequest,
-                "could not tell the client's address",
-            )
-        })
-    }
-
-    fn exceed_rate_limit_response(
-        &self,
-        negative: &actix_governor::governor::NotUntil<
-            actix_governor::governor::clock::QuantaInstant,
-        >,
-        _response: actix_web::HttpResponseBuilder,
-    ) -> actix_web::HttpResponse {
-        use actix_governor::governor::clock::{Clock, DefaultClock};
-        let wait = negative
-            .wait_time_from(DefaultClock::default().now())
-            .as_secs()
-            .max(1);
-        actix_web::ResponseError::error_response(
-            &ApiError::new(
-                ErrorCode::RateLimited,
-                format!("too many sign-in attempts from this address; retry in {wait}s"),
-            )
-            .with_retry_after(wait),
-        )
     }
 }
 
@@ -220,7 +177,7 @@ pub fn openapi() -> utoipa::openapi::OpenApi {
     let (_, api) = actix_web::App::new()
         .into_utoipa_app()
         .openapi(openapi_base())
-        .configure(routes(auth_rate_limit(60, 10)))
+        .configure(routes())
         .split_for_parts();
     api
 }

@@ -132,6 +132,7 @@ mod tests {
             base_url: base.into(),
             account_sid: "AC123".into(),
             auth_token: "secret".into(),
+            auth_token_file: String::new(),
             from: "JEMPUT".into(),
         }
     }

@@ -22,6 +22,9 @@ pub struct AccountRow {
     pub language: Language,
     pub active: bool,
     pub created_at: NaiveDateTime,
+    /// Bumped whenever every session of the account must end (deactivated, password set);
+    /// access tokens carry the version they were issued under.
+    pub session_version: i32,
 }
 
 #[derive(Debug, Insertable)]
@@ -103,6 +106,104 @@ pub fn find_or_create_citizen(conn: &mut DbConnection, phone: &str) -> DbResult<
             created_at: now(),
         },
     )
+}
+
+/// What decides whether an access token still works: is the account active, and which
+/// session version do its tokens have to carry. None when the account is gone.
+pub fn session_state(conn: &mut DbConnection, id: i64) -> DbResult<Option<(bool, i32)>> {
+    Ok(accounts::table
+        .find(id)
+        .select((accounts::active, accounts::session_version))
+        .first(conn)
+        .optional()?)
+}
+
+/// Activates or deactivates an account in one conditional statement; deactivating also ends
+/// every session (the session version moves on, refresh tokens are revoked). False, writing
+/// nothing, when the account already was in that state.
+pub fn set_active(conn: &mut DbConnection, actor: &Actor, id: i64, active: bool) -> DbResult<bool> {
+    let target = accounts::table
+        .find(id)
+        .filter(accounts::active.eq(!active));
+    let n = if active {
+        diesel::update(target)
+            .set(accounts::active.eq(true))
+            .execute(conn)?
+    } else {
+        diesel::update(target)
+            .set((
+                accounts::active.eq(false),
+                accounts::session_version.eq(accounts::session_version + 1),
+            ))
+            .execute(conn)?
+    };
+    if n == 0 {
+        return Ok(false);
+    }
+    if !active {
+        refresh_revoke_all(conn, id)?;
+    }
+    let account = find(conn, id)?;
+    events::record(
+        conn,
+        actor,
+        Change {
+            entity: "account",
+            entity_id: id,
+            region_id: account.region_id,
+            action: if active {
+                EventAction::Reactivated
+            } else {
+                EventAction::Deactivated
+            },
+            before: Some(serde_json::json!({"active": !active})),
+            after: Some(serde_json::json!({"active": active})),
+        },
+    )?;
+    Ok(true)
+}
+
+/// Stores a new password hash and ends every session of the account. With `expected`, only
+/// while the stored hash is still that one (a change checked against the old password), so of
+/// two changes at once the second finds the hash moved on: false, nothing written.
+pub fn set_password(
+    conn: &mut DbConnection,
+    actor: &Actor,
+    id: i64,
+    new_hash: &str,
+    expected: Option<&str>,
+) -> DbResult<bool> {
+    let changes = (
+        accounts::password_hash.eq(Some(new_hash)),
+        accounts::session_version.eq(accounts::session_version + 1),
+    );
+    let target = accounts::table
+        .find(id)
+        .filter(accounts::password_hash.is_not_null());
+    let n = match expected {
+        Some(old) => diesel::update(target.filter(accounts::password_hash.eq(old)))
+            .set(changes)
+            .execute(conn)?,
+        None => diesel::update(target).set(changes).execute(conn)?,
+    };
+    if n == 0 {
+        return Ok(false);
+    }
+    refresh_revoke_all(conn, id)?;
+    let account = find(conn, id)?;
+    events::record(
+        conn,
+        actor,
+        Change {
+            entity: "account",
+            entity_id: id,
+            region_id: account.region_id,
+            action: EventAction::PasswordSet,
+            before: None,
+            after: None,
+        },
+    )?;
+    Ok(true)
 }
 
 /// Team ids the account belongs to.
@@ -281,6 +382,15 @@ pub fn device_upsert(
     platform: &str,
 ) -> DbResult<DeviceRow> {
     let at = now();
+    // Pushes queued for whoever held this phone's token before are not theirs to read now.
+    let previous: Vec<i64> = devices::table
+        .filter(devices::fcm_token.eq(token))
+        .filter(devices::account_id.ne(account_id))
+        .select(devices::account_id)
+        .load(conn)?;
+    for other in previous {
+        super::outbox::drop_queued_for(conn, other, token)?;
+    }
     // One statement, so two registrations of one token at once (a phone retrying) both end
     // on the one row instead of one of them meeting the unique key.
     let upsert = diesel::insert_into(devices::table)
@@ -324,14 +434,15 @@ pub fn devices_of(conn: &mut DbConnection, account_id: i64) -> DbResult<Vec<Devi
         .load(conn)?)
 }
 
-/// Removes the account's own device; NotFound if it is not theirs.
+/// Removes the account's own device, and the pushes still queued for it; NotFound if it is
+/// not theirs.
 pub fn device_delete(conn: &mut DbConnection, account_id: i64, id: i64) -> DbResult<()> {
-    let n = diesel::delete(devices::table.find(id))
+    let token: String = diesel::delete(devices::table.find(id))
         .filter(devices::account_id.eq(account_id))
-        .execute(conn)?;
-    if n == 1 {
-        Ok(())
-    } else {
-        Err(DbError::NotFound)
-    }
+        .returning(devices::fcm_token)
+        .get_result(conn)
+        .optional()?
+        .ok_or(DbError::NotFound)?;
+    super::outbox::drop_queued_for(conn, account_id, &token)?;
+    Ok(())
 }

@@ -268,6 +268,16 @@ impl Db {
         self.backend
     }
 
+    /// How many connections the pool holds now, and how many of them are idle.
+    pub fn pool_state(&self) -> r2d2::State {
+        self.pool.state()
+    }
+
+    /// The pool's maximum number of connections.
+    pub fn pool_size(&self) -> u32 {
+        self.pool.max_size()
+    }
+
     /// A connection for synchronous code (start-up, CLI, tests). Handlers use [`Db::read`] and
     /// [`Db::write`].
     pub fn get(&self) -> DbResult<r2d2::PooledConnection<DbManager>> {

@@ -259,6 +259,31 @@ pub fn drop_token(conn: &mut DbConnection, token: &str, error: &str) -> DbResult
     Ok(())
 }
 
+/// Settles the pushes still queued (or being sent: a worker checks [`still_held`] first) to
+/// `token` for `account_id`, as `device_removed`.
+pub fn drop_queued_for(conn: &mut DbConnection, account_id: i64, token: &str) -> DbResult<usize> {
+    Ok(diesel::update(
+        outbox::table
+            .filter(outbox::fcm_token.eq(token))
+            .filter(outbox::account_id.eq(account_id))
+            .filter(outbox::status.eq_any([OutboxStatus::Pending, OutboxStatus::Sending])),
+    )
+    .set((
+        outbox::status.eq(OutboxStatus::DeviceRemoved),
+        outbox::locked_until.eq(None::<NaiveDateTime>),
+        outbox::last_error.eq(Some("the device was removed before the push went out")),
+    ))
+    .execute(conn)?)
+}
+
+/// How many rows there are in each status.
+pub fn count_by_status(conn: &mut DbConnection) -> DbResult<Vec<(String, i64)>> {
+    Ok(outbox::table
+        .group_by(outbox::status)
+        .select((outbox::status, diesel::dsl::count_star()))
+        .load(conn)?)
+}
+
 pub fn find(conn: &mut DbConnection, id: i64) -> DbResult<OutboxRow> {
     outbox::table
         .find(id)

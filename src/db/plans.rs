@@ -104,6 +104,24 @@ pub fn insert(conn: &mut DbConnection, actor: &Actor, new: NewPlan) -> DbResult<
     find(conn, id)
 }
 
+/// How many plans there are in each status.
+pub fn count_by_status(conn: &mut DbConnection) -> DbResult<Vec<(PlanStatus, i64)>> {
+    Ok(plans::table
+        .group_by(plans::status)
+        .select((plans::status, diesel::dsl::count_star()))
+        .load(conn)?)
+}
+
+/// The region's plans still queued or running, oldest first.
+pub fn active_in_region(conn: &mut DbConnection, region_id: i64) -> DbResult<Vec<i64>> {
+    Ok(plans::table
+        .filter(plans::region_id.eq(region_id))
+        .filter(plans::status.eq_any([PlanStatus::Queued, PlanStatus::Running]))
+        .order(plans::id)
+        .select(plans::id)
+        .load(conn)?)
+}
+
 pub fn find(conn: &mut DbConnection, id: i64) -> DbResult<PlanRow> {
     plans::table
         .find(id)

@@ -68,7 +68,7 @@ pub enum Created {
     KeyReused,
 }
 
-fn find_by_key(
+pub fn find_by_key(
     conn: &mut DbConnection,
     citizen_id: i64,
     key: &str,
@@ -87,6 +87,20 @@ fn replay_or_reuse(row: RequestRow, fingerprint: Option<&str>) -> Created {
     } else {
         Created::KeyReused
     }
+}
+
+/// How many of the citizen's requests are open (submitted, scheduled, in progress or missed).
+pub fn open_count(conn: &mut DbConnection, citizen_id: i64) -> DbResult<i64> {
+    Ok(visit_requests::table
+        .filter(visit_requests::citizen_id.eq(citizen_id))
+        .filter(visit_requests::status.eq_any([
+            RequestStatus::Submitted,
+            RequestStatus::Scheduled,
+            RequestStatus::InProgress,
+            RequestStatus::Missed,
+        ]))
+        .count()
+        .get_result(conn)?)
 }
 
 pub fn insert(conn: &mut DbConnection, actor: &Actor, new: NewRequest) -> DbResult<Created> {

@@ -23,6 +23,7 @@ diesel::table! {
         language -> Text,
         active -> Bool,
         created_at -> Timestamp,
+        session_version -> Integer,
     }
 }
 

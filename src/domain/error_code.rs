@@ -44,12 +44,15 @@ error_codes! {
     CodeExpired => "code_expired", "the sign-in code has expired or none was requested";
     InvalidRefreshToken => "invalid_refresh_token", "the refresh token is unknown, expired or revoked";
     Forbidden => "forbidden", "the role may not do this";
+    AccountDeactivated => "account_deactivated", "the account is deactivated; an administrator can reactivate it";
+    WrongPassword => "wrong_password", "the current password given is not right";
     NotFound => "not_found", "no such resource, or not visible to the caller";
     MethodNotAllowed => "method_not_allowed", "the path does not accept that method; `Allow` lists those it does";
     VersionConflict => "version_conflict", "the resource changed since the caller's copy (If-Match)";
     AlreadyExists => "already_exists", "a unique name or code is taken";
     PlanOutdated => "plan_outdated", "routes or requests the plan was made from changed since; the message says which: plan again";
     PlanAlreadyPublished => "plan_already_published", "the plan was published already (by this or another request)";
+    PlanInProgress => "plan_in_progress", "a plan of this region is still queued or running; `Location` names it";
     InvalidState => "invalid_state", "the resource's status does not allow this change";
     StopVisited => "stop_visited", "the team has already been to this stop (started, done or missed): it stays where it is";
     RouteLocked => "route_locked", "the route is locked by a coordinator: unlock it first";
@@ -86,7 +89,9 @@ error_codes! {
     PreconditionRequired => "precondition_required", "If-Match with the resource version is required";
     TooManyAttempts => "too_many_attempts", "too many wrong codes; request a new one";
     TooManyCodes => "too_many_codes", "too many codes requested for this phone; wait";
-    RateLimited => "rate_limited", "too many requests from this client; see Retry-After";
+    RateLimited => "rate_limited", "too many requests from this client, phone number or username; see Retry-After";
+    TooManyRequests => "too_many_requests", "the server is busy with other sign-ins or day re-plans; retry after Retry-After";
+    TooManyOpenRequests => "too_many_open_requests", "the citizen has as many open visit requests as allowed; cancel one or wait for a visit";
     InternalError => "internal_error", "a fault on our side";
     DatabaseUnavailable => "database_unavailable", "the database is unreachable";
     SmsUnavailable => "sms_unavailable", "the SMS gateway is unavailable";

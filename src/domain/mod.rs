@@ -249,6 +249,10 @@ string_enum!(
         Updated => "updated",
         MemberAdded => "member_added",
         MemberRemoved => "member_removed",
+        // Accounts.
+        Deactivated => "deactivated",
+        Reactivated => "reactivated",
+        PasswordSet => "password_set",
         // Planning jobs.
         Requested => "requested",
         PlanningStarted => "planning_started",
@@ -309,6 +313,8 @@ string_enum!(
     /// Where a queued push is: waiting (or waiting to be retried), claimed by a worker, sent,
     /// failed for good, dropped because FCM no longer knows the token, or undeliverable (no FCM
     /// configured).
+    // `device_removed`: the phone was removed from the account, or its token moved to another
+    // account, before the push went out; it is not sent to whoever holds the phone now.
     OutboxStatus {
         Pending => "pending",
         Sending => "sending",
@@ -316,6 +322,7 @@ string_enum!(
         Failed => "failed",
         TokenDropped => "token_dropped",
         Undeliverable => "undeliverable",
+        DeviceRemoved => "device_removed",
     }
 );
 

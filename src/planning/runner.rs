@@ -229,7 +229,10 @@ async fn solve(
     let cancel = cancel.clone();
     let solution = tokio::task::spawn_blocking(move || {
         let budget = crate::planning::budget::Deadline::new(limit, Some(&cancel));
-        jemput_planner::solve(&problem, &options, &budget)
+        let started = std::time::Instant::now();
+        let solution = jemput_planner::solve(&problem, &options, &budget);
+        crate::metrics::global().observe_solve(started.elapsed());
+        solution
     })
     .await
     .map_err(|e| format!("the planner stopped abnormally: {e}"))?

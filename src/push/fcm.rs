@@ -2,8 +2,9 @@
 //! exchanged at the key file's `token_uri` for an access token, cached until a minute before it
 //! expires and dropped on a 401. Messages go one per request to
 //! `POST {base}/v1/projects/{project}/messages:send`. Each outcome is classified for the outbox
-//! worker: sent, retry later (honouring Retry-After), drop the token (UNREGISTERED / invalid), or
-//! give up (the message itself is wrong).
+//! worker: sent, retry later (honouring Retry-After), drop the token (UNREGISTERED / invalid),
+//! our configuration is broken (keep the token, retry later), or give up (the message itself is
+//! wrong).
 
 use std::collections::BTreeMap;
 use std::time::{Duration, Instant};
@@ -90,8 +91,13 @@ pub enum Outcome {
         after: Option<Duration>,
         reason: String,
     },
-    /// The token is dead (app uninstalled, token rotated, wrong project): delete it.
+    /// The token is dead (UNREGISTERED: app uninstalled, token rotated; or INVALID_ARGUMENT
+    /// naming the token): delete it.
     DropToken(String),
+    /// Our FCM configuration is wrong (403, 404 other than UNREGISTERED, SENDER_ID_MISMATCH:
+    /// a wrong `project_id` or key file). The token is not to blame and is kept; the push is
+    /// tried again later.
+    ConfigBroken(String),
     /// The message itself is unacceptable; retrying will not help.
     Rejected(String),
 }
@@ -277,8 +283,10 @@ impl FcmClient {
             error.message.unwrap_or_default()
         );
         match (status.as_u16(), code.as_str()) {
-            (_, "UNREGISTERED") | (_, "SENDER_ID_MISMATCH") | (404, _) => Outcome::DropToken(text),
+            (_, "UNREGISTERED") => Outcome::DropToken(text),
             (400, _) if text.contains("registration token") => Outcome::DropToken(text),
+            // One wrong project id or key file must not erase every registered phone.
+            (_, "SENDER_ID_MISMATCH") | (403, _) | (404, _) => Outcome::ConfigBroken(text),
             (401, _) => {
                 // Our access token was refused: forget it and fetch a new one next time.
                 *self.token.lock().await = None;
@@ -442,7 +450,15 @@ mod tests {
             ),
             (
                 fcm_error(403, "SENDER_ID_MISMATCH", "SenderId mismatch"),
-                |o| matches!(o, Outcome::DropToken(_)),
+                |o| matches!(o, Outcome::ConfigBroken(_)),
+            ),
+            (
+                fcm_error(403, "PERMISSION_DENIED", "Permission denied"),
+                |o| matches!(o, Outcome::ConfigBroken(_)),
+            ),
+            (
+                fcm_error(404, "NOT_FOUND", "Requested entity was not found."),
+                |o| matches!(o, Outcome::ConfigBroken(_)),
             ),
             (
                 fcm_error(

@@ -14,6 +14,7 @@ use futures_util::StreamExt;
 use tokio::task::JoinHandle;
 
 use super::fcm::{self, AndroidPriority, FcmClient, Message, Outcome};
+use super::health::PushHealth;
 use crate::config::PushSettings;
 use crate::db::outbox::{self, OutboxRow, PushMessage};
 use crate::db::{now, Claimant, Db};
@@ -35,9 +36,10 @@ impl OutboxWorker {
         client: Option<Arc<FcmClient>>,
         settings: PushSettings,
         me: Claimant,
+        health: Arc<PushHealth>,
     ) -> OutboxWorker {
         let stop = Arc::new(AtomicBool::new(false));
-        let handle = tokio::spawn(run(db, client, settings, me, stop.clone()));
+        let handle = tokio::spawn(run(db, client, settings, me, health, stop.clone()));
         OutboxWorker { stop, handle }
     }
 
@@ -72,6 +74,7 @@ async fn run(
     client: Option<Arc<FcmClient>>,
     settings: PushSettings,
     me: Claimant,
+    health: Arc<PushHealth>,
     stop: Arc<AtomicBool>,
 ) {
     let mine = me.clone();
@@ -114,11 +117,11 @@ async fn run(
                 None => by_phone.push(vec![row]),
             }
         }
-        let (db, client, settings) = (&db, client.as_deref(), &settings);
+        let (db, client, settings, health) = (&db, client.as_deref(), &settings, &*health);
         futures_util::stream::iter(by_phone)
             .for_each_concurrent(settings.concurrency, |group| async move {
                 for row in group {
-                    if deliver(db, client, settings, row).await == Next::StopPhone {
+                    if deliver(db, client, settings, health, row).await == Next::StopPhone {
                         // The rest was settled with the row that stopped us, or its lease ran
                         // out too: it is claimed again and goes out in order.
                         break;
@@ -159,6 +162,7 @@ async fn deliver(
     db: &Db,
     client: Option<&FcmClient>,
     settings: &PushSettings,
+    health: &PushHealth,
     row: OutboxRow,
 ) -> Next {
     let id = row.id;
@@ -214,6 +218,7 @@ async fn deliver(
     }
     match client.send(&message).await {
         Outcome::Sent(name) => {
+            health.mark_working();
             record(db, id, move |conn| {
                 outbox::mark_sent(conn, id, &claim, &name)
             })
@@ -221,24 +226,12 @@ async fn deliver(
             Next::Continue
         }
         Outcome::Retry { after, reason } => {
-            let attempt = u32::try_from(row.attempts).unwrap_or(1);
-            if row.attempts >= settings.max_attempts {
-                let error = format!("gave up after {attempt} attempts: {reason}");
-                record(db, id, move |conn| {
-                    outbox::mark_final(conn, id, &claim, OutboxStatus::Failed, &error)
-                })
-                .await;
-                Next::Continue
-            } else {
-                let delay = fcm::backoff(attempt, after, rand::random::<f64>());
-                let at = now()
-                    + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(300));
-                record(db, id, move |conn| {
-                    outbox::mark_retry(conn, id, &claim, at, &reason)
-                })
-                .await;
-                Next::Continue
-            }
+            retry_later(db, settings, &row, claim, after, reason).await
+        }
+        Outcome::ConfigBroken(reason) => {
+            // The token is not to blame: it is kept, and the push waits for a fixed setup.
+            health.mark_broken(&reason);
+            retry_later(db, settings, &row, claim, None, reason).await
         }
         Outcome::DropToken(reason) => {
             let token = row.fcm_token.clone();
@@ -259,6 +252,35 @@ async fn deliver(
             Next::Continue
         }
     }
+}
+
+/// Tries the row again after a backoff, or gives it up as failed after `push.max_attempts`.
+async fn retry_later(
+    db: &Db,
+    settings: &PushSettings,
+    row: &OutboxRow,
+    claim: String,
+    after: Option<Duration>,
+    reason: String,
+) -> Next {
+    let id = row.id;
+    let attempt = u32::try_from(row.attempts).unwrap_or(1);
+    if row.attempts >= settings.max_attempts {
+        let error = format!("gave up after {attempt} attempts: {reason}");
+        record(db, id, move |conn| {
+            outbox::mark_final(conn, id, &claim, OutboxStatus::Failed, &error)
+        })
+        .await;
+    } else {
+        let delay = fcm::backoff(attempt, after, rand::random::<f64>());
+        let at =
+            now() + chrono::Duration::from_std(delay).unwrap_or(chrono::Duration::seconds(300));
+        record(db, id, move |conn| {
+            outbox::mark_retry(conn, id, &claim, at, &reason)
+        })
+        .await;
+    }
+    Next::Continue
 }
 
 /// Writes an outcome under the row's claim. A claim no longer held (the lease ran out and

@@ -11,7 +11,7 @@ use super::{WorkflowError, WorkflowResult};
 use crate::db::catalog::{self, RegionRow, ServiceKindRow};
 use crate::db::events::Actor;
 use crate::db::requests::{self, Created, NewRequest, RequestRow};
-use crate::db::{self, Db, DbError};
+use crate::db::{self, Db, DbConnection, DbError, DbResult};
 use crate::domain::{
     AccessibilityNeed, BoundaryCache, Coordinates, ErrorCode, Invalid, PreferredWindow, Priority,
     RegionClock, RequestStatus,
@@ -45,17 +45,20 @@ pub enum Intake {
 
 /// Store `admission` in one transaction; 422 when the region or service kind is unknown, the
 /// pin outside the region or the dates unsuitable, 422 `idempotency_key_reused` when its key
-/// was used for another body.
+/// was used for another body, 409 `too_many_open_requests` when the citizen already has
+/// `open_cap` open requests (a replay of a stored key still answers the first result).
 pub async fn submit(
     db: &Db,
     boundaries: Arc<BoundaryCache>,
     actor: Actor,
     admission: Admission,
+    open_cap: i64,
 ) -> WorkflowResult<Intake> {
     let idempotency = admission.idempotency.clone();
     let citizen_id = admission.citizen_id;
     let outcome = db
         .write(move |conn| {
+            check_open_cap(conn, citizen_id, admission.idempotency.as_ref(), open_cap)?;
             let (region, kind) =
                 catalog::region_with_kind(conn, admission.region_id, admission.service_kind_id)?;
             match admit(admission, &boundaries, region, kind) {
@@ -93,6 +96,33 @@ pub async fn submit(
         )
         .into()),
     }
+}
+
+/// Refuses a new request once the citizen has `cap` open ones. The citizen's account lock is
+/// taken first, so creates at once count each other; a replay of a key already used passes
+/// (the insert answers it with the first).
+fn check_open_cap(
+    conn: &mut DbConnection,
+    citizen_id: i64,
+    idempotency: Option<&(String, String)>,
+    cap: i64,
+) -> DbResult<()> {
+    db::lock_account(conn, citizen_id)?;
+    let open = requests::open_count(conn, citizen_id)?;
+    if open < cap {
+        return Ok(());
+    }
+    if let Some((key, _)) = idempotency {
+        if requests::find_by_key(conn, citizen_id, key)?.is_some() {
+            return Ok(());
+        }
+    }
+    Err(DbError::Refused {
+        code: ErrorCode::TooManyOpenRequests,
+        message: format!(
+            "you have {open} open visit requests, as many as allowed: cancel one or wait for a visit"
+        ),
+    })
 }
 
 /// The row to store, once the service kind belongs to the region and is active, the pin is

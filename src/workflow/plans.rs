@@ -20,9 +20,23 @@ pub struct PlanOrder {
     pub seed: i64,
 }
 
+/// What asking for a plan came to.
+#[derive(Debug)]
+pub enum Enqueued {
+    Queued(Box<PlanRow>),
+    /// The region already has `plans_at_once` plans queued or running; the oldest of them.
+    Busy(i64),
+}
+
 /// Queue `order` in one transaction: 422 when the region is unknown or the first date is
-/// before today in the region.
-pub async fn enqueue(db: &Db, actor: Actor, order: PlanOrder) -> WorkflowResult<PlanRow> {
+/// before today in the region; [`Enqueued::Busy`] while the region already has
+/// `plans_at_once` plans queued or running.
+pub async fn enqueue(
+    db: &Db,
+    actor: Actor,
+    order: PlanOrder,
+    plans_at_once: usize,
+) -> WorkflowResult<Enqueued> {
     let Some(&first) = order.dates.first() else {
         return Err(Invalid::new("dates", ErrorCode::Required, "give at least one date").into());
     };
@@ -30,6 +44,11 @@ pub async fn enqueue(db: &Db, actor: Actor, order: PlanOrder) -> WorkflowResult<
         .map_err(|e| DbError::Corrupt(format!("dates not storable: {e}")))?;
     let outcome = db
         .write(move |conn| {
+            // Under the region's lock, so of two at once the second sees the first.
+            db::lock_region(conn, order.region_id).or_else(|e| match e {
+                DbError::NotFound => Ok(()),
+                other => Err(other),
+            })?;
             let clock = match catalog::region_find(conn, order.region_id) {
                 Ok(region) => RegionClock::of_zone(&region.time_zone).map_err(|e| {
                     DbError::Corrupt(format!("time zone of region {}: {e}", region.id))
@@ -46,6 +65,10 @@ pub async fn enqueue(db: &Db, actor: Actor, order: PlanOrder) -> WorkflowResult<
                 let past = format!("plan today ({today}) or later");
                 return Ok(Err(Invalid::new("dates", ErrorCode::DateInPast, past)));
             }
+            let active = plans::active_in_region(conn, order.region_id)?;
+            if let Some(&oldest) = active.first().filter(|_| active.len() >= plans_at_once) {
+                return Ok(Ok(Enqueued::Busy(oldest)));
+            }
             let new = NewPlan {
                 region_id: order.region_id,
                 dates,
@@ -55,7 +78,7 @@ pub async fn enqueue(db: &Db, actor: Actor, order: PlanOrder) -> WorkflowResult<
                 requested_by: actor.account_id,
                 created_at: db::now(),
             };
-            plans::insert(conn, &actor, new).map(Ok)
+            plans::insert(conn, &actor, new).map(|plan| Ok(Enqueued::Queued(Box::new(plan))))
         })
         .await?;
     Ok(outcome?)

@@ -21,25 +21,48 @@ pub enum Verification {
     Expired,
     TooManyAttempts,
     Wrong,
+    /// The code was right, but the account is deactivated: no session.
+    Deactivated,
 }
 
-/// Store a new code for `phone` (as its keyed hash), valid `ttl_secs`; false, storing
-/// nothing, when the phone already had `max_per_hour` codes in the last hour.
+/// What asking for a code came to.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CodeIssue {
+    Issued,
+    /// The phone had its hourly number of codes.
+    HourlyCapReached,
+    /// The phone had its daily number of codes.
+    DailyCapReached,
+}
+
+/// How many codes a phone may be sent.
+#[derive(Debug, Clone, Copy)]
+pub struct CodeCaps {
+    pub per_hour: i64,
+    pub per_day: i64,
+}
+
+/// Store a new code for `phone` (as its keyed hash), valid `ttl_secs`, unless the phone
+/// already had its hourly or daily number of codes (then nothing is stored).
 pub async fn issue_code(
     db: &Db,
     phone: String,
     code_hash: String,
     ttl_secs: i64,
-    max_per_hour: i64,
-) -> DbResult<bool> {
+    caps: CodeCaps,
+) -> DbResult<CodeIssue> {
     db.write(move |conn| {
         // Codes requested at once for one phone take turns: each counts the ones before it.
         lock_phone(conn, &phone)?;
         let now = now();
-        if accounts::otp_count_since(conn, &phone, now - chrono::Duration::hours(1))?
-            >= max_per_hour
+        if accounts::otp_count_since(conn, &phone, now - chrono::Duration::days(1))? >= caps.per_day
         {
-            return Ok(false);
+            return Ok(CodeIssue::DailyCapReached);
+        }
+        if accounts::otp_count_since(conn, &phone, now - chrono::Duration::hours(1))?
+            >= caps.per_hour
+        {
+            return Ok(CodeIssue::HourlyCapReached);
         }
         accounts::otp_insert(
             conn,
@@ -47,7 +70,7 @@ pub async fn issue_code(
             &code_hash,
             now + chrono::Duration::seconds(ttl_secs),
         )?;
-        Ok(true)
+        Ok(CodeIssue::Issued)
     })
     .await
 }
@@ -83,6 +106,9 @@ pub async fn verify_code(
             return Ok(Verification::NoCode);
         }
         let account = accounts::find_or_create_citizen(conn, &phone)?;
+        if !account.active {
+            return Ok(Verification::Deactivated);
+        }
         let refresh_token = start_session(conn, account.id, session_days)?;
         Ok(Verification::SignedIn {
             account,

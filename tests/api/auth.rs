@@ -234,7 +234,7 @@ async fn tokens_are_checked(backend: Backend) {
         .assert_error(401, "unauthenticated", None);
     // A token signed with another secret.
     let forged = jemput::auth::TokenKeys::new("some-other-secret-some-other-secret-0", 900)
-        .issue(1, jemput::domain::Role::Admin, None)
+        .issue(1, jemput::domain::Role::Admin, None, 1)
         .unwrap();
     app.get("/v1/me", &forged)
         .await

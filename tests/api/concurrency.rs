@@ -740,7 +740,11 @@ async fn two_processes_on_one_sqlite_file_take_turns_to_write() {
         n: i64,
     }
     let (url, _dir, _) = crate::helpers::fresh_database(Backend::Sqlite);
-    let settings = jemput::config::DatabaseSettings { url, pool_size: 4 };
+    let settings = jemput::config::DatabaseSettings {
+        url,
+        url_file: String::new(),
+        pool_size: 4,
+    };
     let one = jemput::db::Db::connect(&settings).unwrap();
     let two = jemput::db::Db::connect(&settings).unwrap();
     diesel::sql_query("CREATE TABLE tally (seen BIGINT NOT NULL)")

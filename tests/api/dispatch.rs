@@ -115,6 +115,12 @@ async fn publish_schedules_requests_tells_phones_and_serves_the_route(backend: B
     // One transaction wrote the pushes: the team's phone per route, the citizen per visit.
     let rows = outbox_rows(&app).await;
     assert_eq!(rows.len() as u64, routes_changed + 2);
+    // Pushes transit Google: no name, phone number, address or note in any of them.
+    for row in &rows {
+        for personal in ["81200000201", "Bendungan", "tidak bisa berjalan", "Petugas"] {
+            assert!(!row.message_json.contains(personal), "{}", row.message_json);
+        }
+    }
     let to_team: Vec<&outbox::OutboxRow> = rows
         .iter()
         .filter(|r| r.kind.as_str() == "route_changed")

@@ -34,6 +34,8 @@ pub struct TestApp {
     pub settings: Settings,
     /// Who the running process's claims name (instance and boot id).
     pub claimant: Claimant,
+    /// Where `/metrics` is served, when `metrics.address` was set.
+    pub metrics_port: Option<u16>,
     /// A service started with [`spawn_crashable`] runs here, so a test can kill it.
     runtime: Option<tokio::runtime::Runtime>,
     _dir: Option<tempfile::TempDir>,
@@ -161,6 +163,7 @@ pub async fn spawn_second_instance(
     let base = format!("http://127.0.0.1:{}", app.port());
     let db = app.db().clone();
     let claimant = app.claimant().clone();
+    let metrics_port = app.metrics_port();
     tokio::spawn(app.run_until(std::future::pending()));
     TestApp {
         base,
@@ -169,10 +172,25 @@ pub async fn spawn_second_instance(
         db,
         settings,
         claimant,
+        metrics_port,
         runtime: None,
         _dir: None,
         pg_database: None,
     }
+}
+
+/// Limits out of the way of tests that sign in often from one address, as one user.
+fn relax_limits(settings: &mut Settings) {
+    settings.rate_limit.auth_per_minute = 10_000;
+    settings.rate_limit.auth_burst = 1_000;
+    settings.rate_limit.codes_per_minute = 10_000;
+    settings.rate_limit.codes_burst = 1_000;
+    settings.rate_limit.per_identity_per_minute = 10_000;
+    settings.rate_limit.per_identity_burst = 1_000;
+    settings.auth.otp_max_per_phone_per_day = 100;
+    settings.limits.open_requests_per_citizen = 100_000;
+    settings.limits.plans_per_region = 100;
+    settings.limits.day_replans_at_once = 64;
 }
 
 async fn spawn_inner(
@@ -193,11 +211,10 @@ async fn spawn_inner(
     settings.sms.account_sid = "ACtest".into();
     settings.sms.auth_token = "token".into();
     settings.sms.from = "JEMPUT".into();
-    settings.rate_limit.auth_per_minute = 10_000;
-    settings.rate_limit.auth_burst = 1_000;
+    relax_limits(&mut settings);
     customise(&mut settings);
     settings.validate().expect("test settings valid");
-    let (base, db, claimant, runtime) = if crashable {
+    let (base, db, claimant, metrics_port, runtime) = if crashable {
         let start = settings.clone();
         let (runtime, port, db, claimant) = std::thread::spawn(move || {
             let runtime = tokio::runtime::Builder::new_multi_thread()
@@ -221,6 +238,7 @@ async fn spawn_inner(
             format!("http://127.0.0.1:{port}"),
             db,
             claimant,
+            None,
             Some(runtime),
         )
     } else {
@@ -230,8 +248,9 @@ async fn spawn_inner(
         let base = format!("http://127.0.0.1:{}", app.port());
         let db = app.db().clone();
         let claimant = app.claimant().clone();
+        let metrics_port = app.metrics_port();
         tokio::spawn(app.run_until(std::future::pending()));
-        (base, db, claimant, None)
+        (base, db, claimant, metrics_port, None)
     };
 
     // An admin to bootstrap everything else through the API.
@@ -266,6 +285,7 @@ async fn spawn_inner(
         db,
         settings,
         claimant,
+        metrics_port,
         runtime,
         _dir: dir,
         pg_database,
@@ -510,4 +530,144 @@ macro_rules! both_backends {
             )+
         }
     };
+}
+
+/// The service as its own process (the `jemput` binary, `serve`), so a test can read exactly
+/// what it logs. The logs gathered so far are in [`ServiceProcess::logs`]; dropping it kills
+/// the process.
+pub struct ServiceProcess {
+    pub app: TestApp,
+    child: std::process::Child,
+    logs: std::sync::Arc<std::sync::Mutex<String>>,
+}
+
+impl ServiceProcess {
+    pub fn logs(&self) -> String {
+        self.logs.lock().map(|l| l.clone()).unwrap_or_default()
+    }
+}
+
+impl Drop for ServiceProcess {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
+
+/// Starts `jemput serve` on a fresh database with the fake SMS gateway, an admin seeded as in
+/// [`spawn`], logging at `log_filter`.
+pub async fn spawn_process(backend: Backend, log_filter: &str) -> ServiceProcess {
+    use std::io::Read;
+
+    let sms = fake_sms().await;
+    let (url, dir, pg_database) = fresh_database(backend);
+    let mut settings = Settings::defaults().expect("defaults");
+    settings.database.url = url.clone();
+    settings.database.pool_size = 4;
+    let db = Db::connect(&settings.database).expect("database");
+    let seed_db = db.clone();
+    let hash = auth::hash_password(ADMIN_PASSWORD).expect("hash");
+    tokio::task::spawn_blocking(move || {
+        let mut conn = seed_db.get().expect("conn");
+        db::run_migrations(&mut conn).expect("migrations");
+        accounts::insert(
+            &mut conn,
+            &Actor::default(),
+            NewAccount {
+                role: jemput::domain::Role::Admin,
+                region_id: None,
+                phone: None,
+                username: Some("root".into()),
+                password_hash: Some(hash),
+                display_name: "Root".into(),
+                language: jemput::domain::Language::En,
+                active: true,
+                created_at: db::now(),
+            },
+        )
+        .expect("seed admin");
+    })
+    .await
+    .expect("seed");
+    let port = std::net::TcpListener::bind("127.0.0.1:0")
+        .and_then(|l| l.local_addr())
+        .expect("a free port")
+        .port();
+    let work_dir = tempfile::tempdir().expect("temp dir");
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_jemput"))
+        .arg("serve")
+        .current_dir(work_dir.path())
+        .env_clear()
+        .env("JEMPUT__SERVER__PORT", port.to_string())
+        .env("JEMPUT__SERVER__INSTANCE_ID", "process")
+        .env("JEMPUT__DATABASE__URL", &url)
+        .env(
+            "JEMPUT__AUTH__JWT_SECRET",
+            "test-secret-test-secret-test-secret-0000",
+        )
+        .env("JEMPUT__SMS__PROVIDER", "twilio")
+        .env("JEMPUT__SMS__BASE_URL", sms.uri())
+        .env("JEMPUT__SMS__ACCOUNT_SID", "ACtest")
+        .env("JEMPUT__SMS__AUTH_TOKEN", "token")
+        .env("JEMPUT__SMS__FROM", "JEMPUT")
+        .env("JEMPUT__RATE_LIMIT__AUTH_BURST", "1000")
+        .env("JEMPUT__RATE_LIMIT__CODES_BURST", "1000")
+        .env("JEMPUT__RATE_LIMIT__PER_IDENTITY_BURST", "1000")
+        .env("JEMPUT__LOG__FILTER", log_filter)
+        .stdout(std::process::Stdio::null())
+        .stderr(std::process::Stdio::piped())
+        .spawn()
+        .expect("jemput serve starts");
+    let logs = std::sync::Arc::new(std::sync::Mutex::new(String::new()));
+    if let Some(mut stderr) = child.stderr.take() {
+        let sink = logs.clone();
+        std::thread::spawn(move || {
+            let mut buffer = [0u8; 8192];
+            while let Ok(n) = stderr.read(&mut buffer) {
+                if n == 0 {
+                    break;
+                }
+                if let Ok(mut logs) = sink.lock() {
+                    logs.push_str(&String::from_utf8_lossy(&buffer[..n]));
+                }
+            }
+        });
+    }
+    let base = format!("http://127.0.0.1:{port}");
+    let client = reqwest::Client::new();
+    let mut ready = false;
+    for _ in 0..200 {
+        if client
+            .get(format!("{base}/health/live"))
+            .send()
+            .await
+            .is_ok()
+        {
+            ready = true;
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    assert!(
+        ready,
+        "jemput serve did not answer: {}",
+        logs.lock().unwrap()
+    );
+    settings.server.instance_id = "process".into();
+    ServiceProcess {
+        app: TestApp {
+            base,
+            client,
+            sms,
+            claimant: Claimant::new("process"),
+            metrics_port: None,
+            db,
+            settings,
+            runtime: None,
+            _dir: dir,
+            pg_database,
+        },
+        child,
+        logs,
+    }
 }

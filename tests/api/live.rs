@@ -453,7 +453,7 @@ async fn the_stream_ends_when_its_token_expires(backend: Backend) {
         .as_i64()
         .unwrap();
     let short = jemput::auth::TokenKeys::new(&app.settings.auth.jwt_secret, 3)
-        .issue(me, jemput::domain::Role::Coordinator, Some(region.id))
+        .issue(me, jemput::domain::Role::Coordinator, Some(region.id), 1)
         .unwrap();
     let mut console = Stream::open(&app, region.id, &short, None).await;
     assert_eq!(console.next().await.unwrap().kind, "ready");

@@ -8,6 +8,7 @@
 mod helpers;
 
 mod access;
+mod accounts;
 mod auth;
 mod catalog;
 mod concurrency;
@@ -15,11 +16,15 @@ mod console;
 mod contract;
 mod dispatch;
 mod http;
+mod hygiene;
 mod instances;
 mod journey;
+mod limits;
 mod live;
+mod metrics;
 mod migrations;
 mod plans;
+mod production;
 mod promises;
 mod push;
 mod rebalancing;

@@ -10,6 +10,7 @@ fn up_down_up(backend: Backend) {
     let (url, _dir, name) = fresh_database(backend);
     let db = Db::connect(&DatabaseSettings {
         url: url.clone(),
+        url_file: String::new(),
         pool_size: 1,
     })
     .unwrap();
@@ -59,7 +60,12 @@ fn postgres_migrations_go_up_down_up() {
 #[test]
 fn demo_seed_is_idempotent_and_inside_the_regency() {
     let (url, _dir, _) = fresh_database(Backend::Sqlite);
-    let db = Db::connect(&DatabaseSettings { url, pool_size: 1 }).unwrap();
+    let db = Db::connect(&DatabaseSettings {
+        url,
+        url_file: String::new(),
+        pool_size: 1,
+    })
+    .unwrap();
     let mut conn = db.get().unwrap();
     db::run_migrations(&mut conn).unwrap();
     let today = chrono::NaiveDate::from_ymd_opt(2026, 11, 23).unwrap();

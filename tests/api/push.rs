@@ -411,7 +411,117 @@ async fn each_phones_pushes_go_out_in_the_order_written(backend: Backend) {
     }
 }
 
+/// A wrong project or key file (403, 404 without UNREGISTERED, SENDER_ID_MISMATCH) is our
+/// fault, not the phone's: the token is kept, the push waits to be retried, readiness says so.
+async fn a_broken_fcm_setup_keeps_tokens_and_shows_on_readiness(backend: Backend) {
+    for reply in [
+        json!({"error": {"code": 403, "status": "PERMISSION_DENIED", "message": "SenderId mismatch",
+               "details": [{"@type": "type.googleapis.com/google.firebase.fcm.v1.FcmError", "errorCode": "SENDER_ID_MISMATCH"}]}}),
+        json!({"error": {"code": 404, "status": "NOT_FOUND", "message": "Requested entity was not found."}}),
+    ] {
+        let status = reply["error"]["code"].as_u64().unwrap() as u16;
+        let (app, _fcm, calls) = app_with_fcm(backend, vec![(status, reply)]).await;
+        let ready = app
+            .call(reqwest::Method::GET, "/health/ready", None, None, &[])
+            .await;
+        assert_eq!(ready.body["push"], "ok", "{}", ready.body);
+        let citizen_id = queue_push(&app, "081200000321").await;
+        for _ in 0..100 {
+            if calls.load(Ordering::SeqCst) > 0 {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let ready = app
+            .call(reqwest::Method::GET, "/health/ready", None, None, &[])
+            .await;
+        assert_eq!(ready.status, 200);
+        assert_eq!(ready.body["push"], "misconfigured", "{}", ready.body);
+        assert!(ready.body["push_error"]
+            .as_str()
+            .is_some_and(|e| e.contains(&status.to_string())));
+        let all = rows(&app).await;
+        assert!(
+            all.iter()
+                .all(|r| r.status == OutboxStatus::Pending || r.status == OutboxStatus::Sending),
+            "{all:?}"
+        );
+        let db = app.db.clone();
+        let devices = tokio::task::spawn_blocking(move || {
+            jemput::db::accounts::devices_of(&mut db.get().unwrap(), citizen_id).unwrap()
+        })
+        .await
+        .unwrap();
+        assert_eq!(devices.len(), 1, "the token is kept");
+    }
+}
+
+/// Pushes queued for a phone that was removed, or whose token moved to another account, are
+/// not sent to it.
+async fn pushes_queued_for_a_removed_device_are_dropped(backend: Backend) {
+    // The worker looks at the outbox once at start, then not for a minute: what settles the
+    // rows below is the removal, not a send.
+    let app = spawn_with(backend, |s| s.push.poll_interval_ms = 60_000).await;
+    let citizen = app.citizen("081200000331").await;
+    let device = app
+        .post(
+            "/v1/devices",
+            Some(&citizen),
+            json!({"token": "fcm-token-shared-phone", "platform": "android"}),
+        )
+        .await;
+    assert!(device.status.is_success(), "{}", device.body);
+    let me = app.get("/v1/me", &citizen).await.id();
+    let enqueue = |account: i64| {
+        app.db.write(move |conn| {
+            let message = JemputNotices.visit_unscheduled(Language::Id, 42);
+            outbox::enqueue_for_account(conn, PushKind::VisitUnscheduled, account, &message)
+        })
+    };
+    enqueue(me).await.unwrap();
+    let r = app
+        .call(
+            reqwest::Method::DELETE,
+            &format!("/v1/devices/{}", device.id()),
+            Some(&citizen),
+            None,
+            &[],
+        )
+        .await;
+    assert_eq!(r.status, 204, "{}", r.body);
+    // The phone is handed to someone else: what was queued for its first owner stays unsent.
+    let first = app.citizen("081200000332").await;
+    let r = app
+        .post(
+            "/v1/devices",
+            Some(&first),
+            json!({"token": "fcm-token-of-a-handed-on-phone", "platform": "android"}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let first_id = app.get("/v1/me", &first).await.id();
+    enqueue(first_id).await.unwrap();
+    let second = app.citizen("081200000333").await;
+    let r = app
+        .post(
+            "/v1/devices",
+            Some(&second),
+            json!({"token": "fcm-token-of-a-handed-on-phone", "platform": "android"}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let all = rows(&app).await;
+    assert_eq!(all.len(), 2, "{all:?}");
+    assert!(
+        all.iter().all(|r| r.status == OutboxStatus::DeviceRemoved),
+        "{all:?}"
+    );
+}
+
 both_backends!(
+    a_broken_fcm_setup_keeps_tokens_and_shows_on_readiness,
+    pushes_queued_for_a_removed_device_are_dropped,
     each_phones_pushes_go_out_in_the_order_written,
     a_push_is_sent_once_and_recorded,
     unavailable_is_retried_then_sent,

@@ -1,5 +1,7 @@
-//! Admins create regions and staff accounts.
+//! Admins create regions and staff accounts, deactivate and reactivate accounts (staff and
+//! citizens), and reset staff passwords.
 
+use crate::workflow::accounts as account_admin;
 use actix_web::{post, web, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
@@ -8,7 +10,6 @@ use super::views::RegionView;
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Principal, ValidJson};
 use crate::api::AppState;
-use crate::auth;
 use crate::db::accounts::NewAccount;
 use crate::db::catalog::{self, NewRegion};
 use crate::db::{self, accounts, DbError};
@@ -137,10 +138,7 @@ pub async fn create_staff(
     let username = username(&b.username)?;
     let password = new_password(&b.password)?;
     let display_name = bounded_text("display_name", &b.display_name, 1, 100)?;
-    let hash = web::block(move || auth::hash_password(&password))
-        .await
-        .map_err(ApiError::internal)?
-        .map_err(ApiError::internal)?;
+    let hash = state.hashing.hash(password).await?;
     let new = NewAccount {
         role: b.role,
         region_id,
@@ -179,4 +177,110 @@ pub async fn create_staff(
         username: row.username.unwrap_or_default(),
         display_name: row.display_name,
     }))
+}
+
+/// An account's standing after an administrator changed it.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct AccountStatusView {
+    pub id: i64,
+    pub role: Role,
+    pub region_id: Option<i64>,
+    pub active: bool,
+}
+
+impl From<accounts::AccountRow> for AccountStatusView {
+    fn from(row: accounts::AccountRow) -> Self {
+        Self {
+            id: row.id,
+            role: row.role,
+            region_id: row.region_id,
+            active: row.active,
+        }
+    }
+}
+
+async fn set_active(
+    state: &AppState,
+    who: &Principal,
+    id: i64,
+    active: bool,
+) -> Result<HttpResponse, ApiError> {
+    who.require(&[Role::Admin])?;
+    let row = account_admin::set_active(&state.db, who.actor(), id, active)
+        .await
+        .map_err(|e| match e {
+            DbError::NotFound => ApiError::not_found("account"),
+            other => other.into(),
+        })?;
+    state.sessions.forget(id);
+    Ok(HttpResponse::Ok().json(AccountStatusView::from(row)))
+}
+
+/// Deactivate an account (staff or citizen): it can no longer sign in, its refresh tokens are
+/// revoked and its access tokens stop working within `auth.session_cache_ms`. Idempotent.
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = i64, Path, description = "Account id")),
+    responses((status = 200, body = AccountStatusView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "invalid_state: an admin's own account", body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/admin/accounts/{id}/deactivate")]
+pub async fn deactivate_account(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    set_active(&state, &who, id.into_inner(), false).await
+}
+
+/// Reactivate a deactivated account. Idempotent.
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = i64, Path, description = "Account id")),
+    responses((status = 200, body = AccountStatusView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/admin/accounts/{id}/reactivate")]
+pub async fn reactivate_account(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<i64>,
+) -> Result<HttpResponse, ApiError> {
+    set_active(&state, &who, id.into_inner(), true).await
+}
+
+#[derive(Deserialize, ToSchema)]
+#[serde(deny_unknown_fields)]
+pub struct PasswordReset {
+    /// 10-128 characters.
+    pub password: String,
+}
+
+/// Set a staff member's password; every session of theirs ends.
+#[utoipa::path(
+    tag = "admin",
+    params(("id" = i64, Path, description = "Account id")),
+    request_body = PasswordReset,
+    responses((status = 204), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, description = "invalid_state: a citizen's account", body = ErrorBody), (status = 422, body = ErrorBody), (status = 429, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[post("/admin/accounts/{id}/password")]
+pub async fn reset_password(
+    state: web::Data<AppState>,
+    who: Principal,
+    id: web::Path<i64>,
+    body: ValidJson<PasswordReset>,
+) -> Result<HttpResponse, ApiError> {
+    who.require(&[Role::Admin])?;
+    let id = id.into_inner();
+    let password = new_password(&body.0.password)?;
+    let hash = state.hashing.hash(password).await?;
+    account_admin::set_password(&state.db, who.actor(), id, hash, None)
+        .await
+        .map_err(|e| match e {
+            DbError::NotFound => ApiError::not_found("account"),
+            other => other.into(),
+        })?;
+    state.sessions.forget(id);
+    Ok(HttpResponse::NoContent().finish())
 }

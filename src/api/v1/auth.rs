@@ -1,19 +1,20 @@
 //! Sign-in. Citizens: a one-time code by SMS (expires, single use, limited attempts, limited
-//! codes per phone per hour). Staff: username and password. Both get a short-lived access token
+//! codes per phone per hour and per day). Staff: username and password. Both get a short-lived access token
 //! and a revocable refresh token, which rotates on every use.
 
-use actix_web::{post, web, HttpResponse};
+use actix_web::{post, web, HttpRequest, HttpResponse};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::ValidJson;
+use crate::api::throttle::Attempt;
 use crate::api::AppState;
 use crate::auth::{self, sms};
 use crate::db::accounts;
 use crate::domain::ErrorCode;
 use crate::domain::{PhoneNumber, Role};
-use crate::workflow::sign_in::{self, Renewal, Verification};
+use crate::workflow::sign_in::{self, CodeCaps, CodeIssue, Renewal, Verification};
 
 #[derive(Deserialize, Serialize, ToSchema)]
 #[serde(deny_unknown_fields)]
@@ -77,7 +78,7 @@ fn tokens(
     let role = account.role;
     let access_token = state
         .keys
-        .issue(account.id, role, account.region_id)
+        .issue(account.id, role, account.region_id, account.session_version)
         .map_err(ApiError::internal)?;
     Ok(Tokens {
         access_token,
@@ -105,28 +106,42 @@ fn tokens(
 )]
 #[post("/otp/request")]
 pub async fn request_code(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: ValidJson<CodeRequest>,
 ) -> Result<HttpResponse, ApiError> {
+    state
+        .sign_in_limits
+        .by_address(&req, Attempt::CodeRequest)?;
     let phone = PhoneNumber::parse(&body.0.phone)?;
+    state
+        .sign_in_limits
+        .by_identity(Attempt::CodeRequest, phone.as_str())?;
     let code = auth::new_otp_code();
     let ttl = state.settings.auth.otp_ttl_secs;
-    let max_per_hour = state.settings.auth.otp_max_per_phone_per_hour;
+    let caps = CodeCaps {
+        per_hour: state.settings.auth.otp_max_per_phone_per_hour,
+        per_day: state.settings.auth.otp_max_per_phone_per_day,
+    };
     let code_hash = state.keys.code_hash(phone.as_str(), &code);
-    let allowed = sign_in::issue_code(
-        &state.db,
-        phone.as_str().to_string(),
-        code_hash,
-        ttl,
-        max_per_hour,
-    )
-    .await?;
-    if !allowed {
-        return Err(ApiError::new(
-            ErrorCode::TooManyCodes,
-            "too many codes for this phone number; try again in an hour",
-        )
-        .with_retry_after(3600));
+    let issued =
+        sign_in::issue_code(&state.db, phone.as_str().to_string(), code_hash, ttl, caps).await?;
+    match issued {
+        CodeIssue::Issued => {}
+        CodeIssue::HourlyCapReached => {
+            return Err(ApiError::new(
+                ErrorCode::TooManyCodes,
+                "too many codes for this phone number; try again in an hour",
+            )
+            .with_retry_after(3600))
+        }
+        CodeIssue::DailyCapReached => {
+            return Err(ApiError::new(
+                ErrorCode::TooManyCodes,
+                "too many codes for this phone number today; try again tomorrow",
+            )
+            .with_retry_after(86_400))
+        }
     }
     state.sms.send(&phone, &sms::otp_message(&code, ttl / 60)).await.map_err(|e| match e {
         sms::SmsError::Rejected { .. } => {
@@ -150,15 +165,21 @@ pub async fn request_code(
         (status = 200, body = Tokens),
         (status = 400, body = ErrorBody), (status = 422, body = ErrorBody),
         (status = 401, description = "invalid_code or code_expired", body = ErrorBody),
+        (status = 403, description = "account_deactivated", body = ErrorBody),
         (status = 429, description = "too_many_attempts", body = ErrorBody)
     )
 )]
 #[post("/otp/verify")]
 pub async fn verify_code(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: ValidJson<CodeVerification>,
 ) -> Result<HttpResponse, ApiError> {
+    state.sign_in_limits.by_address(&req, Attempt::SignIn)?;
     let phone = PhoneNumber::parse(&body.0.phone)?;
+    state
+        .sign_in_limits
+        .by_identity(Attempt::SignIn, phone.as_str())?;
     let code = body.0.code.trim().to_string();
     if code.len() != 6 || !code.chars().all(|c| c.is_ascii_digit()) {
         return Err(
@@ -194,6 +215,10 @@ pub async fn verify_code(
             ErrorCode::InvalidCode,
             "the code is not right",
         )),
+        Verification::Deactivated => Err(ApiError::new(
+            ErrorCode::AccountDeactivated,
+            "this account is deactivated; ask the service office to reactivate it",
+        )),
     }
 }
 
@@ -205,25 +230,29 @@ pub async fn verify_code(
 )]
 #[post("/login")]
 pub async fn login(
+    req: HttpRequest,
     state: web::Data<AppState>,
     body: ValidJson<PasswordLogin>,
 ) -> Result<HttpResponse, ApiError> {
+    state.sign_in_limits.by_address(&req, Attempt::SignIn)?;
     let PasswordLogin { username, password } = body.0;
     if username.len() > 100 || password.len() > 256 {
         return Err(ApiError::unauthenticated("wrong username or password"));
     }
+    state
+        .sign_in_limits
+        .by_identity(Attempt::SignIn, &username)?;
     let lookup = username.clone();
     let account = state
         .db
         .read(move |conn| accounts::find_by_username(conn, &lookup))
         .await?;
+    // A deactivated account is checked like an unknown one: same work, same answer.
     let stored = account
         .as_ref()
         .filter(|a| a.active)
         .and_then(|a| a.password_hash.clone());
-    let ok = web::block(move || auth::verify_password(&password, stored.as_deref()))
-        .await
-        .map_err(ApiError::internal)?;
+    let ok = state.hashing.verify(password, stored).await?;
     let account = match (ok, account) {
         (true, Some(account)) => account,
         _ => return Err(ApiError::unauthenticated("wrong username or password")),

@@ -415,6 +415,14 @@ async fn replan(
         ));
     }
     let problem = replan_problem(&snapshot, &replan)?;
+    // Each solve takes a core for up to its time limit: only `limits.day_replans_at_once` at once.
+    let _slot = state.replan_slots.try_acquire().map_err(|_| {
+        ApiError::new(
+            ErrorCode::TooManyRequests,
+            "other day re-plans are being worked out; retry when they are done",
+        )
+        .with_retry_after(u64::from(seconds))
+    })?;
     let limit = Duration::from_secs(u64::from(seconds));
     let solution = tokio::task::spawn_blocking(move || {
         let budget = crate::planning::budget::Deadline::new(limit, None);
@@ -495,7 +503,7 @@ pub struct ReplanDay {
     tag = "dispatch",
     params(("date" = String, Path, description = "YYYY-MM-DD"), PreviewQuery, ("If-Match" = String, Header, description = "the day's tag")),
     request_body = ReplanDay,
-    responses((status = 200, body = ChangeResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 428, body = ErrorBody)),
+    responses((status = 200, body = ChangeResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 428, body = ErrorBody), (status = 429, description = "too_many_requests: other re-plans are being solved", body = ErrorBody)),
     security(("bearer" = []))
 )]
 #[post("/days/{date}/replan")]
@@ -549,7 +557,7 @@ pub struct CreateAbsence {
     tag = "dispatch",
     params(("id" = i64, Path), PreviewQuery, ("If-Match" = String, Header, description = "the day's tag")),
     request_body = CreateAbsence,
-    responses((status = 200, body = ChangeResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 428, body = ErrorBody)),
+    responses((status = 200, body = ChangeResult), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 404, body = ErrorBody), (status = 409, body = ErrorBody), (status = 422, body = ErrorBody), (status = 428, body = ErrorBody), (status = 429, description = "too_many_requests: other re-plans are being solved", body = ErrorBody)),
     security(("bearer" = []))
 )]
 #[post("/teams/{id}/absences")]

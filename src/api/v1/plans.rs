@@ -18,7 +18,7 @@ use crate::planning::draft::{
 };
 use crate::push::messages::JemputNotices;
 use crate::workflow;
-use crate::workflow::plans::PlanOrder;
+use crate::workflow::plans::{Enqueued, PlanOrder};
 
 /// Most dates one plan may cover.
 const MAX_DATES: usize = 14;
@@ -209,7 +209,7 @@ impl PlanView {
 #[utoipa::path(
     tag = "plans",
     request_body = CreatePlan,
-    responses((status = 202, body = PlanView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 422, body = ErrorBody)),
+    responses((status = 202, body = PlanView), (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody), (status = 409, description = "plan_in_progress: `Location` names the region's plan still queued or running", body = ErrorBody), (status = 422, body = ErrorBody)),
     security(("bearer" = []))
 )]
 #[post("/plans")]
@@ -254,7 +254,17 @@ pub async fn create(
         time_limit_ms: i64::from(limit) * 1000,
         seed: i64::from(b.seed.unwrap_or(1)),
     };
-    let plan = workflow::plans::enqueue(&state.db, who.actor(), order).await?;
+    let plans_at_once = state.settings.limits.plans_per_region;
+    let plan = match workflow::plans::enqueue(&state.db, who.actor(), order, plans_at_once).await? {
+        Enqueued::Queued(plan) => *plan,
+        Enqueued::Busy(active) => {
+            return Err(ApiError::new(
+                ErrorCode::PlanInProgress,
+                format!("plan {active} of this region is still queued or running: wait for it"),
+            )
+            .with_location(format!("/v1/plans/{active}")))
+        }
+    };
     let id = plan.id;
     Ok(HttpResponse::Accepted()
         .insert_header(("Location", format!("/v1/plans/{id}")))

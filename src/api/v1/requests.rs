@@ -99,7 +99,8 @@ pub struct RequestQuery {
     responses(
         (status = 201, body = VisitRequestView, headers(("ETag" = String), ("Location" = String))),
         (status = 400, body = ErrorBody), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
-        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody)
+        (status = 413, body = ErrorBody), (status = 415, body = ErrorBody), (status = 422, body = ErrorBody),
+        (status = 429, description = "too_many_open_requests", body = ErrorBody)
     ),
     security(("bearer" = []))
 )]
@@ -147,9 +148,14 @@ pub async fn create(
         preferred_windows: input.preferred_windows,
         idempotency: key.0.map(|key| (key, fingerprint)),
     };
-    let intake =
-        workflow::intake::submit(&state.db, state.boundaries.clone(), who.actor(), admission)
-            .await?;
+    let intake = workflow::intake::submit(
+        &state.db,
+        state.boundaries.clone(),
+        who.actor(),
+        admission,
+        state.settings.limits.open_requests_per_citizen,
+    )
+    .await?;
     let (row, replayed) = match intake {
         Intake::New(row) => (row, false),
         Intake::Replayed(row) => (row, true),
