@@ -366,6 +366,7 @@ fn main() {
         settings.server.port = 0;
         settings.database.url = url.clone();
         settings.auth.jwt_secret = SECRET.into();
+        settings.privacy = jemput::config::PrivacySettings::development();
         settings.validate().unwrap();
         println!(
             "intake bench: {} logical CPUs; {clients} clients for {seconds} s; service: {} HTTP workers, pool of {}",

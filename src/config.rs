@@ -17,6 +17,7 @@ pub struct Settings {
     pub log: LogSettings,
     pub push: PushSettings,
     pub planning: PlanningSettings,
+    pub privacy: PrivacySettings,
 }
 
 #[derive(Debug, Clone, Deserialize)]
@@ -104,6 +105,32 @@ pub struct PlanningSettings {
     pub lease_secs: i64,
 }
 
+/// Personal data at rest (see `src/privacy.rs` and the README's "Personal data").
+#[derive(Clone, Default, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacySettings {
+    /// The id in `keys` new values are encrypted under.
+    pub active_key_id: String,
+    /// Key id → base64 of a 32-byte XChaCha20-Poly1305 key. Keep old ids until
+    /// `jemput rotate-key` has moved every row off them.
+    #[serde(default)]
+    pub keys: std::collections::HashMap<String, String>,
+    /// Base64 of at least 32 bytes: the HMAC key phone numbers are looked up by. Never rotated
+    /// (every stored look-up hash depends on it).
+    pub lookup_key: String,
+}
+
+impl std::fmt::Debug for PrivacySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut ids: Vec<&String> = self.keys.keys().collect();
+        ids.sort();
+        f.debug_struct("PrivacySettings")
+            .field("active_key_id", &self.active_key_id)
+            .field("key_ids", &ids)
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogSettings {
@@ -169,6 +196,10 @@ lease_secs = 60
 
 [planning]
 lease_secs = 30
+
+[privacy]
+active_key_id = ""
+lookup_key = ""
 "#;
 
 /// Which database a URL points at.

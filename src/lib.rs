@@ -10,6 +10,7 @@ pub mod db;
 pub mod demo;
 pub mod domain;
 pub mod planning;
+pub mod privacy;
 pub mod push;
 pub mod startup;
 pub mod telemetry;

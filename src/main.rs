@@ -4,10 +4,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use jemput::cli::{Cli, Command};
-use jemput::config::Settings;
+use jemput::config::{PrivacySettings, Settings};
 use jemput::db::Db;
 use jemput::startup::Application;
-use jemput::{api, db, demo, telemetry};
+use jemput::{api, db, demo, privacy, telemetry};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -40,6 +40,24 @@ fn main() -> ExitCode {
         }
     };
     telemetry::init(&settings.log);
+    let mut settings = settings;
+    let demo_run = matches!(cli.command, Command::Serve { demo: true } | Command::Demo);
+    if demo_run && settings.privacy.is_unset() {
+        tracing::warn!(
+            "privacy.keys is not set: the demo uses the development key (not for real data)"
+        );
+        settings.privacy = PrivacySettings::development();
+    }
+    // Personal data is sealed with these keys from the first row the process writes (the demo
+    // seeds before the service starts); `serve` without them refuses, naming the setting.
+    if matches!(cli.command, Command::Serve { .. } | Command::Demo) {
+        if let Err(e) = privacy::KeyRing::from_settings(&settings.privacy)
+            .and_then(|ring| privacy::install(&ring))
+        {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let result = match cli.command {
         Command::Serve { demo } => serve(settings, demo),
         Command::Migrate { revert_all } => migrate(&settings, revert_all),

@@ -15,8 +15,9 @@ use utoipa_swagger_ui::SwaggerUi;
 use crate::api::{self, AppState};
 use crate::auth::{sms, TokenKeys};
 use crate::config::{PlanningSettings, PushSettings, Settings};
-use crate::db::{Claimant, Db};
+use crate::db::{personal, Claimant, Db};
 use crate::planning::runner::PlanRunner;
+use crate::privacy;
 use crate::push::fcm::FcmClient;
 use crate::push::worker::{self, OutboxWorker};
 
@@ -32,10 +33,28 @@ pub struct Application {
 
 impl Application {
     /// Connects and migrates the database, then binds (port 0 picks a free port).
+    /// Refuses to start without the personal-data keys (`privacy.*`), and seals personal
+    /// values stored before encryption existed.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let ring = privacy::KeyRing::from_settings(&settings.privacy)?;
+        privacy::install(&ring)?;
         let db = Db::connect(&settings.database)?;
         let migrate_db = db.clone();
-        web::block(move || migrate_db.migrate()).await??;
+        web::block(move || -> anyhow::Result<()> {
+            migrate_db.migrate()?;
+            let mut conn = migrate_db.get()?;
+            let sealed =
+                personal::reseal(&mut conn, &ring, personal::Scope::Plaintext, 500, |_| {})?;
+            if sealed != personal::Resealed::default() {
+                tracing::info!(
+                    accounts = sealed.accounts,
+                    requests = sealed.requests,
+                    "personal data stored before encryption is now sealed"
+                );
+            }
+            Ok(())
+        })
+        .await??;
         let sms: Arc<dyn sms::SmsSender> = Arc::from(sms::from_settings(&settings.sms)?);
         Self::build_with(settings, db, sms)
     }

@@ -8,6 +8,7 @@ pub mod events;
 pub mod feed;
 pub mod fieldwork;
 pub mod outbox;
+pub mod personal;
 pub mod plans;
 pub mod positions;
 pub mod requests;

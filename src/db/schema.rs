@@ -16,6 +16,7 @@ diesel::table! {
         id -> BigInt,
         role -> Text,
         region_id -> Nullable<BigInt>,
+        /// Sealed (`privacy`): read through `db::personal`.
         phone -> Nullable<Text>,
         username -> Nullable<Text>,
         password_hash -> Nullable<Text>,
@@ -23,6 +24,8 @@ diesel::table! {
         language -> Text,
         active -> Bool,
         created_at -> Timestamp,
+        /// HMAC of the phone number (`privacy::KeyRing::phone_hash`), what sign-in looks up.
+        phone_hash -> Nullable<Text>,
     }
 }
 
@@ -87,6 +90,7 @@ diesel::table! {
         service_kind_id -> BigInt,
         lat -> Double,
         lon -> Double,
+        /// `address`, `notes` and `accessibility_needs` are sealed (`privacy`).
         address -> Text,
         notes -> Nullable<Text>,
         accessibility_needs -> Text,
@@ -121,7 +125,7 @@ diesel::table! {
 diesel::table! {
     otp_codes (id) {
         id -> BigInt,
-        phone -> Text,
+        phone_hash -> Text,
         code_hash -> Text,
         attempts -> Integer,
         expires_at -> Timestamp,

@@ -114,6 +114,14 @@ impl Drop for TestApp {
     }
 }
 
+/// The development keys, for tests that write personal data without starting the service.
+pub fn install_development_keys() {
+    let ring =
+        jemput::privacy::KeyRing::from_settings(&jemput::config::PrivacySettings::development())
+            .expect("development keys");
+    jemput::privacy::install(&ring).expect("install keys");
+}
+
 pub async fn spawn(backend: Backend) -> TestApp {
     spawn_with(backend, |_| {}).await
 }
@@ -195,6 +203,7 @@ async fn spawn_inner(
     settings.sms.from = "JEMPUT".into();
     settings.rate_limit.auth_per_minute = 10_000;
     settings.rate_limit.auth_burst = 1_000;
+    settings.privacy = jemput::config::PrivacySettings::development();
     customise(&mut settings);
     settings.validate().expect("test settings valid");
     let (base, db, claimant, runtime) = if crashable {

@@ -20,6 +20,7 @@ mod journey;
 mod live;
 mod migrations;
 mod plans;
+mod privacy;
 mod push;
 mod rebalancing;
 mod requests;

@@ -1,0 +1,163 @@
+//! Personal data (UU 27/2022): sealed at rest, found by keyed hash, rows from before encryption
+//! sealed on upgrade, keys rotated while the service runs.
+
+use diesel::prelude::*;
+use diesel_migrations::MigrationHarness;
+use jemput::db::schema::{accounts, otp_codes, visit_requests};
+use jemput::db::{self, DbConnection};
+
+use crate::both_backends;
+use crate::helpers::{spawn, Backend, TestApp};
+
+const PHONE_LOCAL: &str = "081234567001";
+const PHONE_E164: &str = "+6281234567001";
+
+type StoredRequest = (String, Option<String>, String);
+
+async fn stored_request(app: &TestApp, id: i64) -> StoredRequest {
+    let db = app.db.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = db.get().unwrap();
+        visit_requests::table
+            .find(id)
+            .select((
+                visit_requests::address,
+                visit_requests::notes,
+                visit_requests::accessibility_needs,
+            ))
+            .first(&mut *conn)
+            .unwrap()
+    })
+    .await
+    .unwrap()
+}
+
+async fn stored_phones(app: &TestApp) -> (Vec<Option<String>>, Vec<String>) {
+    let db = app.db.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = db.get().unwrap();
+        let phones = accounts::table
+            .select(accounts::phone)
+            .load(&mut *conn)
+            .unwrap();
+        let codes = otp_codes::table
+            .select(otp_codes::phone_hash)
+            .load(&mut *conn)
+            .unwrap();
+        (phones, codes)
+    })
+    .await
+    .unwrap()
+}
+
+async fn personal_data_is_sealed_at_rest(backend: Backend) {
+    let app = spawn(backend).await;
+    let admin = app.admin().await;
+    let region = app.region(&admin, "Kulon Progo").await;
+    let citizen = app.citizen(PHONE_LOCAL).await;
+    let id = app.create_request(&citizen, &region).await.id();
+
+    let (address, notes, needs) = stored_request(&app, id).await;
+    for stored in [&address, notes.as_ref().unwrap(), &needs] {
+        assert!(stored.starts_with("pdp1:dev:"), "{stored}");
+    }
+    assert!(!address.contains("Bendungan") && !needs.contains("bedridden"));
+    let (phones, codes) = stored_phones(&app).await;
+    assert!(phones.iter().flatten().all(|p| p.starts_with("pdp1:")));
+    assert!(codes.iter().all(|c| !c.contains("81234567001")));
+
+    // What people are shown is the plaintext.
+    let r = app.get(&format!("/v1/requests/{id}"), &citizen).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["address"], "Dusun Bendungan, RT 02 / RW 01, Wates");
+    assert_eq!(r.body["notes"], "Ibu sudah tidak bisa berjalan");
+    assert_eq!(r.body["accessibility_needs"][0], "bedridden");
+    let me = app.get("/v1/me", &citizen).await;
+    // (shown masked, so only readable through a working decryption)
+    assert!(me.body["phone"].is_string(), "{}", me.body);
+
+    // Signing in again finds the same account through the keyed hash.
+    let again = app.citizen(PHONE_LOCAL).await;
+    let me_again = app.get("/v1/me", &again).await;
+    assert_eq!(me_again.body["id"], me.body["id"]);
+}
+
+/// A database written before encryption (plaintext columns, no hash column) keeps working
+/// after the upgrade: the citizen signs in to the same account and sees their request.
+async fn a_database_from_before_encryption_still_works(backend: Backend) {
+    let mut app = spawn(backend).await;
+    let admin = app.admin().await;
+    let region = app.region(&admin, "Kulon Progo").await;
+    let citizen = app.citizen(PHONE_LOCAL).await;
+    let id = app.create_request(&citizen, &region).await.id();
+    let account_id = app.get("/v1/me", &citizen).await.body["id"]
+        .as_i64()
+        .unwrap();
+
+    // Back to the schema before encryption, with the data as it was stored then.
+    let db = app.db.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = db.get().unwrap();
+        let conn: &mut DbConnection = &mut conn;
+        let reverted = match conn {
+            DbConnection::Postgresql(c) => c
+                .revert_last_migration(db::POSTGRES_MIGRATIONS)
+                .map(|v| v.to_string()),
+            DbConnection::Sqlite(c) => c
+                .revert_last_migration(db::SQLITE_MIGRATIONS)
+                .map(|v| v.to_string()),
+        }
+        .unwrap();
+        assert!(reverted.contains("500001"), "{reverted}");
+        diesel::sql_query(format!(
+            "UPDATE accounts SET phone = '{PHONE_E164}' WHERE id = {account_id}"
+        ))
+        .execute(conn)
+        .unwrap();
+        diesel::sql_query(format!(
+            "UPDATE visit_requests SET address = 'Jl. Lama 7, Wates', notes = 'pagar biru', \
+             accessibility_needs = '[\"wheelchair\"]' WHERE id = {id}"
+        ))
+        .execute(conn)
+        .unwrap();
+    })
+    .await
+    .unwrap();
+
+    // The upgrade: migrations, then the start-up step seals what is in clear.
+    app.restart(|_| {}).await;
+    let (address, notes, needs) = stored_request(&app, id).await;
+    assert!(address.starts_with("pdp1:") && needs.starts_with("pdp1:"));
+    assert!(notes.unwrap().starts_with("pdp1:"));
+    let (phones, _) = stored_phones(&app).await;
+    assert!(phones.iter().flatten().all(|p| p.starts_with("pdp1:")));
+
+    let citizen = app.citizen(PHONE_LOCAL).await;
+    let me = app.get("/v1/me", &citizen).await;
+    assert_eq!(me.body["id"], account_id, "{}", me.body);
+    let list = app.get("/v1/me/requests", &citizen).await;
+    assert_eq!(list.status, 200, "{}", list.body);
+    assert_eq!(list.body["items"][0]["id"], id, "{}", list.body);
+    assert_eq!(list.body["items"][0]["address"], "Jl. Lama 7, Wates");
+    assert_eq!(list.body["items"][0]["notes"], "pagar biru");
+    assert_eq!(
+        list.body["items"][0]["accessibility_needs"][0],
+        "wheelchair"
+    );
+}
+
+both_backends!(
+    personal_data_is_sealed_at_rest,
+    a_database_from_before_encryption_still_works
+);
+
+#[tokio::test]
+async fn the_service_refuses_to_start_without_a_key_and_names_the_setting() {
+    let mut settings = jemput::config::Settings::defaults().unwrap();
+    settings.server.port = 0;
+    let err = jemput::startup::Application::build(settings)
+        .await
+        .err()
+        .expect("no key, no service");
+    assert!(err.to_string().contains("privacy.keys"), "{err}");
+}
