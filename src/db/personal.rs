@@ -233,3 +233,23 @@ pub fn reseal(
     }
     Ok(done)
 }
+
+/// How many rows hold a value not under the active key (what `rotate-key` has left).
+pub fn count_not_under(conn: &mut DbConnection, ring: &KeyRing) -> DbResult<i64> {
+    let settled = Scope::NotActiveKey.settled_pattern(ring);
+    let accounts: i64 = accounts::table
+        .filter(accounts::phone.is_not_null())
+        .filter(accounts::phone.not_like(&settled))
+        .count()
+        .get_result(conn)?;
+    let requests: i64 = visit_requests::table
+        .filter(
+            visit_requests::address
+                .not_like(&settled)
+                .or(visit_requests::accessibility_needs.not_like(&settled))
+                .or(visit_requests::notes.not_like(&settled)),
+        )
+        .count()
+        .get_result(conn)?;
+    Ok(accounts + requests)
+}
