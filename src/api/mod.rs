@@ -108,6 +108,8 @@ pub fn routes(auth_limit: AuthRateLimit) -> impl FnOnce(&mut ServiceConfig) {
                 )
                 .service(v1::me::me)
                 .service(v1::me::my_requests)
+                .service(v1::me::export)
+                .service(v1::me::erasure)
                 .service(v1::requests::create)
                 .service(v1::requests::list)
                 .service(v1::requests::get)

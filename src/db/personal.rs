@@ -253,3 +253,98 @@ pub fn count_not_under(conn: &mut DbConnection, ring: &KeyRing) -> DbResult<i64>
         .get_result(conn)?;
     Ok(accounts + requests)
 }
+
+/// What an erasure removed.
+#[derive(Debug, Default, Clone, Copy, PartialEq, Eq)]
+pub struct Erased {
+    pub requests: usize,
+    pub devices: usize,
+}
+
+/// Removes a citizen's personal data inside the caller's transaction: the phone (and its hash,
+/// so the account can no longer sign in), name, devices, pending pushes, sign-in codes and
+/// sessions; each request keeps its facts (kind, dates, status, the event trail) but loses its
+/// address, notes and needs, and its pin is coarsened to about 1 km (a pin is a home). The
+/// account row stays, deactivated, so the trail's references still resolve.
+pub fn erase_citizen(
+    conn: &mut DbConnection,
+    actor: &super::events::Actor,
+    account_id: i64,
+) -> DbResult<Erased> {
+    use super::schema::{devices, otp_codes, outbox, refresh_tokens};
+    use crate::domain::{EventAction, OutboxStatus};
+
+    let hash: Option<String> = accounts::table
+        .find(account_id)
+        .select(accounts::phone_hash)
+        .first(conn)
+        .optional()?
+        .ok_or(DbError::NotFound)?;
+    if let Some(hash) = hash {
+        diesel::delete(otp_codes::table.filter(otp_codes::phone_hash.eq(hash))).execute(conn)?;
+    }
+    diesel::update(accounts::table.find(account_id))
+        .set((
+            accounts::phone.eq(None::<String>),
+            accounts::phone_hash.eq(None::<String>),
+            accounts::display_name.eq(""),
+            accounts::active.eq(false),
+        ))
+        .execute(conn)?;
+    let devices =
+        diesel::delete(devices::table.filter(devices::account_id.eq(account_id))).execute(conn)?;
+    diesel::delete(
+        outbox::table
+            .filter(outbox::account_id.eq(account_id))
+            .filter(outbox::status.eq(OutboxStatus::Pending)),
+    )
+    .execute(conn)?;
+    diesel::update(
+        refresh_tokens::table
+            .filter(refresh_tokens::account_id.eq(account_id))
+            .filter(refresh_tokens::revoked_at.is_null()),
+    )
+    .set(refresh_tokens::revoked_at.eq(Some(super::now())))
+    .execute(conn)?;
+
+    let requests: Vec<(i64, f64, f64, i32)> = visit_requests::table
+        .filter(visit_requests::citizen_id.eq(account_id))
+        .select((
+            visit_requests::id,
+            visit_requests::lat,
+            visit_requests::lon,
+            visit_requests::version,
+        ))
+        .load(conn)?;
+    let coarse = |deg: f64| (deg * 100.0).round() / 100.0;
+    for (id, lat, lon, version) in &requests {
+        diesel::update(visit_requests::table.find(id))
+            .set((
+                visit_requests::address.eq(seal("")?),
+                visit_requests::notes.eq(None::<String>),
+                visit_requests::accessibility_needs.eq(seal("[]")?),
+                visit_requests::lat.eq(coarse(*lat)),
+                visit_requests::lon.eq(coarse(*lon)),
+                // Phones holding a copy see it changed.
+                visit_requests::version.eq(version.saturating_add(1)),
+                visit_requests::updated_at.eq(super::now()),
+            ))
+            .execute(conn)?;
+    }
+    super::events::record(
+        conn,
+        actor,
+        super::events::Change {
+            entity: "account",
+            entity_id: account_id,
+            region_id: None,
+            action: EventAction::Erased,
+            before: None,
+            after: Some(serde_json::json!({"requests": requests.len(), "devices": devices})),
+        },
+    )?;
+    Ok(Erased {
+        requests: requests.len(),
+        devices,
+    })
+}

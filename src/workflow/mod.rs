@@ -15,6 +15,7 @@ pub mod field_reports;
 pub mod intake;
 pub mod live;
 mod notify;
+pub mod personal_data;
 pub mod plans;
 pub mod positions;
 pub mod publish;

@@ -7,6 +7,8 @@ use jemput::config::PrivacySettings;
 use jemput::db::schema::{accounts, otp_codes, visit_requests};
 use jemput::db::{self, DbConnection};
 
+use serde_json::{json, Value};
+
 use crate::both_backends;
 use crate::helpers::{spawn, Backend, TestApp};
 
@@ -227,6 +229,100 @@ async fn rotate_key_moves_every_row_to_the_active_key(backend: Backend) {
     );
 }
 
+/// A citizen reads everything held about them, then has it erased: open requests are
+/// cancelled through the ordinary cancel (with its history), personal fields are gone, and the
+/// phone signs in to a new, empty account.
+async fn a_citizen_exports_and_erases_their_data(backend: Backend) {
+    let app = spawn(backend).await;
+    let admin = app.admin().await;
+    let region = app.region(&admin, "Kulon Progo").await;
+    let citizen = app.citizen(PHONE_LOCAL).await;
+    let first = app.create_request(&citizen, &region).await.id();
+    let second = app.create_request(&citizen, &region).await.id();
+    let r = app
+        .post(
+            "/v1/devices",
+            Some(&citizen),
+            json!({"token": "fcm-token-of-the-citizen", "platform": "android"}),
+        )
+        .await;
+    assert!(r.status.is_success(), "{}", r.body);
+    let account_id = app.get("/v1/me", &citizen).await.body["id"].clone();
+
+    let export = app.get("/v1/me/export", &citizen).await;
+    assert_eq!(export.status, 200, "{}", export.body);
+    assert_eq!(export.headers["cache-control"], "no-store");
+    assert_eq!(export.body["account"]["phone"], PHONE_E164);
+    assert_eq!(export.body["account"]["id"], account_id);
+    let requests = export.body["requests"].as_array().unwrap();
+    assert_eq!(requests.len(), 2);
+    assert_eq!(
+        requests[0]["request"]["notes"],
+        "Ibu sudah tidak bisa berjalan"
+    );
+    assert_eq!(requests[0]["events"][0]["action"], "created");
+    assert_eq!(export.body["devices"][0]["platform"], "android");
+    assert!(!export.body.to_string().contains("fcm-token-of-the-citizen"));
+    // Only citizens have this export; staff data is the administration's.
+    app.get("/v1/me/export", &region.coordinator)
+        .await
+        .assert_error(403, "forbidden", None);
+    app.post("/v1/me/erasure", Some(&region.officer), json!({}))
+        .await
+        .assert_error(403, "forbidden", None);
+
+    let r = app.post("/v1/me/erasure", Some(&citizen), json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    assert_eq!(r.body["requests"], 2);
+    assert_eq!(r.body["devices"], 1);
+
+    for id in [first, second] {
+        let r = app
+            .get(&format!("/v1/requests/{id}"), &region.coordinator)
+            .await;
+        assert_eq!(r.status, 200, "{}", r.body);
+        assert_eq!(r.body["status"], "cancelled");
+        assert_eq!(r.body["address"], "");
+        assert_eq!(r.body["notes"], Value::Null);
+        assert_eq!(r.body["accessibility_needs"], json!([]));
+        // The trail keeps the facts: created, then cancelled for the erasure.
+        let trail = app
+            .get(&format!("/v1/requests/{id}/events"), &region.coordinator)
+            .await;
+        let actions: Vec<&str> = trail
+            .body
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(actions, ["created", "cancelled"], "{}", trail.body);
+        assert!(!trail.body.to_string().contains("Bendungan"));
+    }
+    let (_, codes) = stored_phones(&app).await;
+    assert!(codes.is_empty(), "{codes:?}");
+    let db = app.db.clone();
+    let erased_id = account_id.as_i64().unwrap();
+    let (phone, hash, active): (Option<String>, Option<String>, bool) =
+        tokio::task::spawn_blocking(move || {
+            accounts::table
+                .find(erased_id)
+                .select((accounts::phone, accounts::phone_hash, accounts::active))
+                .first(&mut *db.get().unwrap())
+                .unwrap()
+        })
+        .await
+        .unwrap();
+    assert_eq!((phone, hash, active), (None, None, false));
+
+    // The phone number now belongs to nobody: signing in starts a new, empty account.
+    let fresh = app.citizen(PHONE_LOCAL).await;
+    let me = app.get("/v1/me", &fresh).await;
+    assert_ne!(me.body["id"], account_id);
+    let mine = app.get("/v1/me/requests", &fresh).await;
+    assert_eq!(mine.body["total"], 0, "{}", mine.body);
+}
+
 /// The id of the key `rotate_key_moves_every_row_to_the_active_key` rotates to.
 const ROTATED: &str = "k2";
 
@@ -238,7 +334,8 @@ fn base64_of_32(byte: u8) -> String {
 both_backends!(
     personal_data_is_sealed_at_rest,
     a_database_from_before_encryption_still_works,
-    rotate_key_moves_every_row_to_the_active_key
+    rotate_key_moves_every_row_to_the_active_key,
+    a_citizen_exports_and_erases_their_data
 );
 
 #[tokio::test]
