@@ -12,6 +12,7 @@ pub mod domain;
 pub mod planning;
 pub mod privacy;
 pub mod push;
+pub mod retention;
 pub mod startup;
 pub mod telemetry;
 pub mod workflow;

@@ -210,6 +210,7 @@ impl PrivacySettings {
             active_key_id: DEVELOPMENT_KEY_ID.to_string(),
             keys: HashMap::from([(DEVELOPMENT_KEY_ID.to_string(), DEVELOPMENT_KEY.to_string())]),
             lookup_key: DEVELOPMENT_LOOKUP_KEY.to_string(),
+            ..Self::default()
         }
     }
 
@@ -275,6 +276,7 @@ mod tests {
             active_key_id: id.into(),
             keys: HashMap::from([(id.to_string(), STANDARD.encode(key))]),
             lookup_key: STANDARD.encode([7u8; 32]),
+            ..PrivacySettings::default()
         })
         .unwrap()
     }

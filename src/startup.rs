@@ -14,12 +14,13 @@ use utoipa_swagger_ui::SwaggerUi;
 
 use crate::api::{self, AppState};
 use crate::auth::{sms, TokenKeys};
-use crate::config::{PlanningSettings, PushSettings, Settings};
+use crate::config::{PlanningSettings, PrivacySettings, PushSettings, Settings};
 use crate::db::{personal, Claimant, Db};
 use crate::planning::runner::PlanRunner;
 use crate::privacy;
 use crate::push::fcm::FcmClient;
 use crate::push::worker::{self, OutboxWorker};
+use crate::retention::RetentionJob;
 
 pub struct Application {
     port: u16,
@@ -28,6 +29,7 @@ pub struct Application {
     fcm: Option<Arc<FcmClient>>,
     push: PushSettings,
     planning: PlanningSettings,
+    privacy: PrivacySettings,
     me: Claimant,
 }
 
@@ -88,6 +90,7 @@ impl Application {
         let fcm = worker::client_from_settings(&settings.push)?;
         let push = settings.push.clone();
         let planning = settings.planning.clone();
+        let privacy = settings.privacy.clone();
         let state = web::Data::new(AppState {
             db: db.clone(),
             keys,
@@ -141,6 +144,7 @@ impl Application {
             fcm,
             push,
             planning,
+            privacy,
             me,
         })
     }
@@ -159,7 +163,8 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes (or a signal arrives), then drains gracefully.
-    /// The planning runner and the outbox worker work alongside and stop with the server.
+    /// The planning runner, the outbox worker and the retention purge work alongside and stop
+    /// with the server.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
         let planner = PlanRunner::spawn(self.db.clone(), self.planning.clone(), self.me.clone());
         let pusher = OutboxWorker::spawn(
@@ -168,6 +173,7 @@ impl Application {
             self.push.clone(),
             self.me.clone(),
         );
+        let retention = RetentionJob::spawn(self.db.clone(), self.privacy.clone());
         let handle = self.server.handle();
         let server = self.server;
         tokio::pin!(server);
@@ -180,6 +186,7 @@ impl Application {
         };
         planner.shutdown().await;
         pusher.shutdown().await;
+        retention.shutdown().await;
         result
     }
 }

@@ -12,6 +12,7 @@ pub mod personal;
 pub mod plans;
 pub mod positions;
 pub mod requests;
+pub mod retention;
 pub mod routes;
 pub mod schema;
 pub mod visit_page;

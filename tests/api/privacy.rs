@@ -4,13 +4,15 @@
 use diesel::prelude::*;
 use diesel_migrations::MigrationHarness;
 use jemput::config::PrivacySettings;
-use jemput::db::schema::{accounts, otp_codes, visit_requests};
+use jemput::db::schema::{
+    accounts, otp_codes, outbox, region_feed, team_positions, visit_requests,
+};
 use jemput::db::{self, DbConnection};
 
 use serde_json::{json, Value};
 
 use crate::both_backends;
-use crate::helpers::{spawn, Backend, TestApp};
+use crate::helpers::{spawn, spawn_second_instance, spawn_with, Backend, TestApp};
 
 const PHONE_LOCAL: &str = "081234567001";
 const PHONE_E164: &str = "+6281234567001";
@@ -323,6 +325,136 @@ async fn a_citizen_exports_and_erases_their_data(backend: Backend) {
     assert_eq!(mine.body["total"], 0, "{}", mine.body);
 }
 
+/// The background purge removes what is past its retention (backdated here) and keeps what
+/// is still needed: a live code, a pending push, fresh positions, each region's newest feed row.
+async fn rows_past_their_retention_are_purged(backend: Backend) {
+    let app = spawn_with(backend, |s| {
+        s.privacy.retention_interval_secs = 1;
+        s.privacy.retention_days.sign_in_codes = 1;
+        s.privacy.retention_days.outbox = 2;
+        s.privacy.retention_days.positions = 3;
+        s.privacy.retention_days.feed = 4;
+    })
+    .await;
+    let admin = app.admin().await;
+    let region = app.region(&admin, "Kulon Progo").await;
+    app.citizen(PHONE_LOCAL).await; // a used code
+    let r = app
+        .post(
+            "/v1/auth/otp/request",
+            None,
+            json!({"phone": "081234567002"}),
+        )
+        .await; // a live code
+    assert_eq!(r.status, 202, "{}", r.body);
+
+    // Two instances purge the same database at once.
+    let _second = spawn_second_instance(&app, |_| {}).await;
+    let (region_id, officer) = (region.id, region.officer_id);
+    let db = app.db.clone();
+    tokio::task::spawn_blocking(move || {
+        let mut conn = db.get().unwrap();
+        let conn: &mut DbConnection = &mut conn;
+        let now = db::now();
+        let days = |n: i64| now - chrono::Duration::days(n);
+        diesel::update(otp_codes::table)
+            .set(otp_codes::created_at.eq(days(5)))
+            .execute(conn)
+            .unwrap();
+        for (status, age) in [("sent", 3), ("failed", 3), ("pending", 3), ("sent", 1)] {
+            diesel::insert_into(outbox::table)
+                .values((
+                    outbox::kind.eq("route_changed"),
+                    outbox::account_id.eq(officer),
+                    outbox::fcm_token.eq("t"),
+                    outbox::message_json.eq("{}"),
+                    outbox::status.eq(status),
+                    outbox::attempts.eq(1),
+                    // (the pending one is due tomorrow: the sender leaves it alone)
+                    outbox::next_attempt_at.eq(days(if status == "pending" { -1 } else { age })),
+                    outbox::created_at.eq(days(age)),
+                ))
+                .execute(conn)
+                .unwrap();
+        }
+        for (i, age) in [4, 4, 1].into_iter().enumerate() {
+            diesel::insert_into(team_positions::table)
+                .values((
+                    team_positions::account_id.eq(officer),
+                    team_positions::region_id.eq(region_id),
+                    team_positions::client_position_id.eq(format!("p{i}")),
+                    team_positions::at.eq(days(age)),
+                    team_positions::lat.eq(-7.86),
+                    team_positions::lon.eq(110.15),
+                    team_positions::received_at.eq(days(age)),
+                ))
+                .execute(conn)
+                .unwrap();
+        }
+        // All old, but the newest stays: the next event is numbered after it.
+        for seq in 1..=3 {
+            diesel::insert_into(region_feed::table)
+                .values((
+                    region_feed::region_id.eq(region_id),
+                    region_feed::seq.eq(seq),
+                    region_feed::kind.eq("position"),
+                    region_feed::payload.eq("{}"),
+                    region_feed::created_at.eq(days(10)),
+                ))
+                .execute(conn)
+                .unwrap();
+        }
+    })
+    .await
+    .unwrap();
+
+    let db = app.db.clone();
+    let left = || {
+        let db = db.clone();
+        async move {
+            tokio::task::spawn_blocking(move || {
+                let mut conn = db.get().unwrap();
+                let conn: &mut DbConnection = &mut conn;
+                let codes: Vec<Option<chrono::NaiveDateTime>> = otp_codes::table
+                    .select(otp_codes::consumed_at)
+                    .load(conn)
+                    .unwrap();
+                let pushes: Vec<String> = outbox::table
+                    .order(outbox::id)
+                    .select(outbox::status)
+                    .load(conn)
+                    .unwrap();
+                let positions: Vec<String> = team_positions::table
+                    .order(team_positions::id)
+                    .select(team_positions::client_position_id)
+                    .load(conn)
+                    .unwrap();
+                let feed: Vec<i64> = region_feed::table
+                    .filter(region_feed::region_id.eq(region_id))
+                    .select(region_feed::seq)
+                    .load(conn)
+                    .unwrap();
+                (codes, pushes, positions, feed)
+            })
+            .await
+            .unwrap()
+        }
+    };
+    let mut seen = left().await;
+    for _ in 0..100 {
+        if seen.1.len() == 2 && seen.3.len() == 1 {
+            break;
+        }
+        tokio::time::sleep(std::time::Duration::from_millis(100)).await;
+        seen = left().await;
+    }
+    let (codes, pushes, positions, feed) = seen;
+    assert_eq!(codes, [None], "only the live code is left");
+    assert_eq!(pushes, ["pending", "sent"]);
+    assert_eq!(positions, ["p2"]);
+    assert_eq!(feed, [3]);
+}
+
 /// The id of the key `rotate_key_moves_every_row_to_the_active_key` rotates to.
 const ROTATED: &str = "k2";
 
@@ -335,7 +467,8 @@ both_backends!(
     personal_data_is_sealed_at_rest,
     a_database_from_before_encryption_still_works,
     rotate_key_moves_every_row_to_the_active_key,
-    a_citizen_exports_and_erases_their_data
+    a_citizen_exports_and_erases_their_data,
+    rows_past_their_retention_are_purged
 );
 
 #[tokio::test]
