@@ -146,7 +146,8 @@ pub fn routes(auth_limit: AuthRateLimit) -> impl FnOnce(&mut ServiceConfig) {
                 .service(v1::dispatch::list_absences)
                 .service(v1::dispatch::remove_absence)
                 .service(v1::admin::create_region)
-                .service(v1::admin::create_staff),
+                .service(v1::admin::create_staff)
+                .service(v1::audit::audit_reads),
         );
     }
 }

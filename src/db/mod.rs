@@ -2,6 +2,7 @@
 //! `diesel::MultiConnection`; synchronous diesel runs on actix's blocking pool, never on a worker.
 
 pub mod accounts;
+pub mod audit;
 pub mod catalog;
 pub mod dispatch;
 pub mod events;

@@ -302,3 +302,14 @@ diesel::table! {
         received_at -> Timestamp,
     }
 }
+
+diesel::table! {
+    audit_reads (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        request_id -> BigInt,
+        fields -> Text,
+        via -> Text,
+        at -> Timestamp,
+    }
+}

@@ -10,6 +10,7 @@
 //! `db` keeps typed rows, queries and conditional-write primitives; `push::messages` words the
 //! pushes. Data flows `api → workflow → planning/db/push → domain`.
 
+pub mod audit;
 pub mod devices;
 pub mod field_reports;
 pub mod intake;
