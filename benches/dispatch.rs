@@ -401,6 +401,7 @@ impl Service {
         settings.server.port = 0;
         settings.database.url = url;
         settings.auth.jwt_secret = "bench-secret-bench-secret-bench-secret-00".into();
+        settings.privacy = jemput::config::PrivacySettings::development();
         settings.rate_limit.auth_per_minute = 10_000;
         settings.rate_limit.auth_burst = 1_000;
         settings.rate_limit.per_identity_per_minute = 10_000;

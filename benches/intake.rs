@@ -368,6 +368,7 @@ fn main() {
         settings.auth.jwt_secret = SECRET.into();
         // Each client files as one citizen for the whole run.
         settings.limits.open_requests_per_citizen = 1_000_000;
+        settings.privacy = jemput::config::PrivacySettings::development();
         settings.validate().unwrap();
         println!(
             "intake bench: {} logical CPUs; {clients} clients for {seconds} s; service: {} HTTP workers, pool of {}",

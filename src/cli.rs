@@ -1,4 +1,4 @@
-//! Command line: `serve`, `migrate`, `demo`, `openapi`, `healthcheck`, and the planner's
+//! Command line: `serve`, `migrate`, `demo`, `rotate-key`, `openapi`, `healthcheck`, and the planner's
 //! `plan`, `bench` and `generate`.
 
 use std::path::PathBuf;
@@ -37,6 +37,14 @@ pub enum Command {
     },
     /// Seed the demo region into the configured database and exit.
     Demo,
+    /// Re-encrypt every personal value under `privacy.active_key_id`, in batches (each its own
+    /// short transaction; safe while the service runs). Keep the old key configured until it
+    /// reports nothing left.
+    RotateKey {
+        /// Rows per transaction.
+        #[arg(long, default_value_t = 500, value_parser = clap::value_parser!(i64).range(1..=10_000))]
+        batch: i64,
+    },
     /// Print the OpenAPI document (what mobile-api-spec/openapi.json must equal).
     Openapi,
     /// Exit 0 if the service configured here answers /health/ready (for container health checks).

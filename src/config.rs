@@ -19,6 +19,7 @@ pub struct Settings {
     pub planning: PlanningSettings,
     pub limits: LimitSettings,
     pub metrics: MetricsSettings,
+    pub privacy: PrivacySettings,
 }
 
 /// Prometheus metrics on a listener of their own.
@@ -175,6 +176,75 @@ impl PlanningSettings {
     }
 }
 
+/// Personal data at rest (see `src/privacy.rs` and the README's "Personal data").
+#[derive(Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct PrivacySettings {
+    /// The id in `keys` new values are encrypted under.
+    pub active_key_id: String,
+    /// Key id → base64 of a 32-byte XChaCha20-Poly1305 key. Keep old ids until
+    /// `jemput rotate-key` has moved every row off them.
+    #[serde(default)]
+    pub keys: std::collections::HashMap<String, String>,
+    /// Base64 of at least 32 bytes: the HMAC key phone numbers are looked up by. Never rotated
+    /// (every stored look-up hash depends on it).
+    pub lookup_key: String,
+    /// How long what is kept only for a while stays, in days.
+    pub retention_days: RetentionDays,
+    /// Seconds between purges (each instance purges; two at once is harmless).
+    pub retention_interval_secs: u64,
+}
+
+#[derive(Debug, Clone, Deserialize)]
+#[serde(deny_unknown_fields)]
+pub struct RetentionDays {
+    /// Used or expired sign-in codes.
+    pub sign_in_codes: i64,
+    /// Pushes sent, failed, or dropped with their token.
+    pub outbox: i64,
+    /// Officers' positions.
+    pub positions: i64,
+    /// The live feed consoles read (route changes, reports, positions).
+    pub feed: i64,
+}
+
+impl Default for PrivacySettings {
+    /// No keys (`serve` refuses to start so), the default retention.
+    fn default() -> Self {
+        Self {
+            active_key_id: String::new(),
+            keys: Default::default(),
+            lookup_key: String::new(),
+            retention_days: RetentionDays::default(),
+            retention_interval_secs: 3600,
+        }
+    }
+}
+
+impl Default for RetentionDays {
+    fn default() -> Self {
+        Self {
+            sign_in_codes: 7,
+            outbox: 30,
+            positions: 30,
+            feed: 30,
+        }
+    }
+}
+
+impl std::fmt::Debug for PrivacySettings {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        let mut ids: Vec<&String> = self.keys.keys().collect();
+        ids.sort();
+        f.debug_struct("PrivacySettings")
+            .field("active_key_id", &self.active_key_id)
+            .field("key_ids", &ids)
+            .field("retention_days", &self.retention_days)
+            .field("retention_interval_secs", &self.retention_interval_secs)
+            .finish_non_exhaustive()
+    }
+}
+
 #[derive(Debug, Clone, Deserialize)]
 #[serde(deny_unknown_fields)]
 pub struct LogSettings {
@@ -258,6 +328,17 @@ lease_secs = 60
 
 [planning]
 lease_secs = 30
+
+[privacy]
+active_key_id = ""
+lookup_key = ""
+retention_interval_secs = 3600
+
+[privacy.retention_days]
+sign_in_codes = 7
+outbox = 30
+positions = 30
+feed = 30
 "#;
 
 /// Reads `value` from `file` when a file is named (trailing newlines dropped, as editors and
@@ -620,6 +701,23 @@ impl Settings {
             .is_some_and(|t| !(1..=256).contains(&t))
         {
             return Err(invalid("planning.threads", "must be between 1 and 256"));
+        }
+        let days = &self.privacy.retention_days;
+        for (setting, value) in [
+            ("privacy.retention_days.sign_in_codes", days.sign_in_codes),
+            ("privacy.retention_days.outbox", days.outbox),
+            ("privacy.retention_days.positions", days.positions),
+            ("privacy.retention_days.feed", days.feed),
+        ] {
+            if !(1..=3650).contains(&value) {
+                return Err(invalid(setting, "must be between 1 and 3650 days"));
+            }
+        }
+        if !(1..=86_400).contains(&self.privacy.retention_interval_secs) {
+            return Err(invalid(
+                "privacy.retention_interval_secs",
+                "must be between 1 and 86400",
+            ));
         }
         let id = &self.server.instance_id;
         if id.len() > 64

@@ -4,10 +4,10 @@ use std::process::ExitCode;
 
 use clap::Parser;
 use jemput::cli::{Cli, Command};
-use jemput::config::Settings;
+use jemput::config::{PrivacySettings, Settings};
 use jemput::db::Db;
 use jemput::startup::Application;
-use jemput::{api, db, demo, telemetry};
+use jemput::{api, db, demo, privacy, telemetry};
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
@@ -46,10 +46,32 @@ fn main() -> ExitCode {
         }
     }
     telemetry::init(&settings.log);
+    let mut settings = settings;
+    // The demo, and a service explicitly in development, may run on the development key.
+    let development_run = matches!(cli.command, Command::Serve { demo: true } | Command::Demo)
+        || (matches!(cli.command, Command::Serve { .. }) && settings.server.development);
+    if development_run && settings.privacy.is_unset() {
+        tracing::warn!("privacy.keys is not set: the development key is used (not for real data)");
+        settings.privacy = PrivacySettings::development();
+    }
+    // Personal data is sealed with these keys from the first row the process writes (the demo
+    // seeds before the service starts); `serve` without them refuses, naming the setting.
+    if matches!(
+        cli.command,
+        Command::Serve { .. } | Command::Demo | Command::RotateKey { .. }
+    ) {
+        if let Err(e) = privacy::KeyRing::from_settings(&settings.privacy)
+            .and_then(|ring| privacy::install(&ring))
+        {
+            eprintln!("error: {e}");
+            return ExitCode::from(2);
+        }
+    }
     let result = match cli.command {
         Command::Serve { demo } => serve(settings, demo),
         Command::Migrate { revert_all } => migrate(&settings, revert_all),
         Command::Demo => seed_demo(&settings).map(|_| ()),
+        Command::RotateKey { batch } => rotate_key(&settings, batch),
         Command::Healthcheck => healthcheck(&settings),
         Command::Openapi
         | Command::Plan { .. }
@@ -157,6 +179,40 @@ fn seed_demo(settings: &Settings) -> anyhow::Result<demo::DemoSummary> {
         );
     }
     Ok(summary)
+}
+
+fn rotate_key(settings: &Settings, batch: i64) -> anyhow::Result<()> {
+    let ring = privacy::KeyRing::from_settings(&settings.privacy)?;
+    let db = Db::connect(&settings.database)?;
+    let mut conn = db.get()?;
+    db::run_migrations(&mut conn)?;
+    let active = ring.active_key_id().to_string();
+    println!("re-encrypting personal data under key {active:?}, {batch} rows per batch");
+    let done = db::personal::reseal(
+        &mut conn,
+        &ring,
+        db::personal::Scope::NotActiveKey,
+        batch,
+        |so_far| {
+            println!(
+                "  accounts {}, requests {} re-encrypted",
+                so_far.accounts, so_far.requests
+            )
+        },
+    )?;
+    let left = db::personal::count_not_under(&mut conn, &ring)?;
+    println!(
+        "done: {} accounts and {} requests re-encrypted",
+        done.accounts, done.requests
+    );
+    if left > 0 {
+        // Rows the service changed between this job's read and its write keep the service's
+        // write; another pass takes them.
+        println!("{left} rows are still not under {active:?}: run rotate-key again");
+    } else {
+        println!("nothing is left under other keys: they may be removed from privacy.keys");
+    }
+    Ok(())
 }
 
 fn healthcheck(settings: &Settings) -> anyhow::Result<()> {

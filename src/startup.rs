@@ -18,12 +18,14 @@ use crate::api::{self, AppState};
 use crate::auth::hashing::PasswordHashing;
 use crate::auth::sessions::SessionCache;
 use crate::auth::{sms, TokenKeys};
-use crate::config::{PlanningSettings, PushSettings, Settings};
-use crate::db::{Claimant, Db};
+use crate::config::{PlanningSettings, PrivacySettings, PushSettings, Settings};
+use crate::db::{personal, Claimant, Db};
 use crate::planning::runner::PlanRunner;
+use crate::privacy;
 use crate::push::fcm::FcmClient;
 use crate::push::health::PushHealth;
 use crate::push::worker::{self, OutboxWorker};
+use crate::retention::RetentionJob;
 
 pub struct Application {
     port: u16,
@@ -32,6 +34,7 @@ pub struct Application {
     fcm: Option<Arc<FcmClient>>,
     push: PushSettings,
     planning: PlanningSettings,
+    privacy: PrivacySettings,
     me: Claimant,
     push_health: Arc<PushHealth>,
     metrics_server: Option<Server>,
@@ -63,10 +66,28 @@ fn metrics_server(address: &str, db: Db) -> anyhow::Result<(Option<Server>, Opti
 
 impl Application {
     /// Connects and migrates the database, then binds (port 0 picks a free port).
+    /// Refuses to start without the personal-data keys (`privacy.*`), and seals personal
+    /// values stored before encryption existed.
     pub async fn build(settings: Settings) -> anyhow::Result<Self> {
+        let ring = privacy::KeyRing::from_settings(&settings.privacy)?;
+        privacy::install(&ring)?;
         let db = Db::connect(&settings.database)?;
         let migrate_db = db.clone();
-        web::block(move || migrate_db.migrate()).await??;
+        web::block(move || -> anyhow::Result<()> {
+            migrate_db.migrate()?;
+            let mut conn = migrate_db.get()?;
+            let sealed =
+                personal::reseal(&mut conn, &ring, personal::Scope::Plaintext, 500, |_| {})?;
+            if sealed != personal::Resealed::default() {
+                tracing::info!(
+                    accounts = sealed.accounts,
+                    requests = sealed.requests,
+                    "personal data stored before encryption is now sealed"
+                );
+            }
+            Ok(())
+        })
+        .await??;
         let sms: Arc<dyn sms::SmsSender> = Arc::from(sms::from_settings(&settings.sms)?);
         Self::build_with(settings, db, sms)
     }
@@ -105,6 +126,7 @@ impl Application {
         let push_health = Arc::new(PushHealth::new(fcm.is_some()));
         let push = settings.push.clone();
         let planning = settings.planning.clone();
+        let privacy = settings.privacy.clone();
         let state = web::Data::new(AppState {
             db: db.clone(),
             keys,
@@ -168,6 +190,7 @@ impl Application {
             fcm,
             push,
             planning,
+            privacy,
             me,
             push_health,
             metrics_server,
@@ -194,7 +217,8 @@ impl Application {
     }
 
     /// Serves until `shutdown` completes (or a signal arrives), then drains gracefully.
-    /// The planning runner and the outbox worker work alongside and stop with the server.
+    /// The planning runner, the outbox worker and the retention purge work alongside and stop
+    /// with the server.
     pub async fn run_until(self, shutdown: impl Future<Output = ()>) -> std::io::Result<()> {
         let planner = PlanRunner::spawn(self.db.clone(), self.planning.clone(), self.me.clone());
         let pusher = OutboxWorker::spawn(
@@ -209,6 +233,7 @@ impl Application {
             tokio::spawn(server);
             handle
         });
+        let retention = RetentionJob::spawn(self.db.clone(), self.privacy.clone());
         let handle = self.server.handle();
         let server = self.server;
         tokio::pin!(server);
@@ -226,6 +251,7 @@ impl Application {
         }
         planner.shutdown().await;
         pusher.shutdown().await;
+        retention.shutdown().await;
         result
     }
 }

@@ -62,7 +62,8 @@ pub fn status_of(code: ErrorCode) -> StatusCode {
         | C::InvalidState
         | C::StopVisited
         | C::RouteLocked
-        | C::TeamAbsent => StatusCode::CONFLICT,
+        | C::TeamAbsent
+        | C::VisitInProgress => StatusCode::CONFLICT,
         C::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
         C::UnsupportedMediaType => StatusCode::UNSUPPORTED_MEDIA_TYPE,
         C::ValidationFailed

@@ -123,6 +123,8 @@ pub fn routes() -> impl FnOnce(&mut ServiceConfig) {
                 .service(v1::me::me)
                 .service(v1::me::change_password)
                 .service(v1::me::my_requests)
+                .service(v1::me::export)
+                .service(v1::me::erasure)
                 .service(v1::requests::create)
                 .service(v1::requests::list)
                 .service(v1::requests::get)
@@ -162,7 +164,8 @@ pub fn routes() -> impl FnOnce(&mut ServiceConfig) {
                 .service(v1::admin::create_staff)
                 .service(v1::admin::deactivate_account)
                 .service(v1::admin::reactivate_account)
-                .service(v1::admin::reset_password),
+                .service(v1::admin::reset_password)
+                .service(v1::audit::audit_reads),
         );
     }
 }

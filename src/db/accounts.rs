@@ -4,6 +4,7 @@ use chrono::NaiveDateTime;
 use diesel::prelude::*;
 
 use super::events::{self, Actor, Change};
+use super::personal::{self, OptionalPersonal};
 use super::schema::{accounts, devices, otp_codes, refresh_tokens, team_members};
 use super::{duplicate_of, now, DbConnection, DbError, DbResult};
 use crate::domain::EventAction;
@@ -15,6 +16,7 @@ pub struct AccountRow {
     pub id: i64,
     pub role: Role,
     pub region_id: Option<i64>,
+    #[diesel(deserialize_as = OptionalPersonal)]
     pub phone: Option<String>,
     pub username: Option<String>,
     pub password_hash: Option<String>,
@@ -27,7 +29,7 @@ pub struct AccountRow {
     pub session_version: i32,
 }
 
-#[derive(Debug, Insertable)]
+#[derive(Debug, Clone, Insertable)]
 #[diesel(table_name = accounts)]
 pub struct NewAccount {
     pub role: Role,
@@ -59,8 +61,13 @@ pub fn find_by_username(conn: &mut DbConnection, username: &str) -> DbResult<Opt
 }
 
 pub fn insert(conn: &mut DbConnection, actor: &Actor, new: NewAccount) -> DbResult<AccountRow> {
+    let phone_hash = new.phone.as_deref().map(personal::phone_hash).transpose()?;
+    let stored = NewAccount {
+        phone: personal::seal_optional(new.phone.as_deref())?,
+        ..new.clone()
+    };
     let id: i64 = diesel::insert_into(accounts::table)
-        .values(&new)
+        .values((&stored, accounts::phone_hash.eq(phone_hash)))
         .returning(accounts::id)
         .get_result(conn)
         .map_err(duplicate_of("account"))?;
@@ -84,7 +91,7 @@ pub fn insert(conn: &mut DbConnection, actor: &Actor, new: NewAccount) -> DbResu
 /// The citizen account for a phone number, created on first sign-in.
 pub fn find_or_create_citizen(conn: &mut DbConnection, phone: &str) -> DbResult<AccountRow> {
     if let Some(row) = accounts::table
-        .filter(accounts::phone.eq(phone))
+        .filter(accounts::phone_hash.eq(personal::phone_hash(phone)?))
         .select(AccountRow::as_select())
         .first(conn)
         .optional()?
@@ -221,7 +228,7 @@ pub fn team_ids(conn: &mut DbConnection, account_id: i64) -> DbResult<Vec<i64>> 
 #[diesel(table_name = otp_codes)]
 pub struct OtpRow {
     pub id: i64,
-    pub phone: String,
+    pub phone_hash: String,
     pub code_hash: String,
     pub attempts: i32,
     pub expires_at: NaiveDateTime,
@@ -236,7 +243,7 @@ pub fn otp_count_since(
     since: NaiveDateTime,
 ) -> DbResult<i64> {
     Ok(otp_codes::table
-        .filter(otp_codes::phone.eq(phone))
+        .filter(otp_codes::phone_hash.eq(personal::phone_hash(phone)?))
         .filter(otp_codes::created_at.ge(since))
         .count()
         .get_result(conn)?)
@@ -250,14 +257,15 @@ pub fn otp_insert(
     expires_at: NaiveDateTime,
 ) -> DbResult<()> {
     let at = now();
+    let phone_hash = personal::phone_hash(phone)?;
     diesel::update(otp_codes::table)
-        .filter(otp_codes::phone.eq(phone))
+        .filter(otp_codes::phone_hash.eq(&phone_hash))
         .filter(otp_codes::consumed_at.is_null())
         .set(otp_codes::consumed_at.eq(Some(at)))
         .execute(conn)?;
     diesel::insert_into(otp_codes::table)
         .values((
-            otp_codes::phone.eq(phone),
+            otp_codes::phone_hash.eq(&phone_hash),
             otp_codes::code_hash.eq(code_hash),
             otp_codes::attempts.eq(0),
             otp_codes::expires_at.eq(expires_at),
@@ -270,7 +278,7 @@ pub fn otp_insert(
 /// The live (unconsumed) code for a phone, if any.
 pub fn otp_live(conn: &mut DbConnection, phone: &str) -> DbResult<Option<OtpRow>> {
     Ok(otp_codes::table
-        .filter(otp_codes::phone.eq(phone))
+        .filter(otp_codes::phone_hash.eq(personal::phone_hash(phone)?))
         .filter(otp_codes::consumed_at.is_null())
         .order(otp_codes::id.desc())
         .select(OtpRow::as_select())

@@ -2,15 +2,18 @@
 //! `diesel::MultiConnection`; synchronous diesel runs on actix's blocking pool, never on a worker.
 
 pub mod accounts;
+pub mod audit;
 pub mod catalog;
 pub mod dispatch;
 pub mod events;
 pub mod feed;
 pub mod fieldwork;
 pub mod outbox;
+pub mod personal;
 pub mod plans;
 pub mod positions;
 pub mod requests;
+pub mod retention;
 pub mod routes;
 pub mod schema;
 pub mod visit_page;

@@ -5,6 +5,7 @@ use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
 
 use super::events::{self, Actor, Change};
+use super::personal::{self, OptionalPersonal, Personal};
 use super::schema::visit_requests;
 use super::{next_version, now, DbConnection, DbError, DbResult};
 use crate::domain::EventAction;
@@ -19,9 +20,12 @@ pub struct RequestRow {
     pub service_kind_id: i64,
     pub lat: f64,
     pub lon: f64,
+    #[diesel(deserialize_as = Personal)]
     pub address: String,
+    #[diesel(deserialize_as = OptionalPersonal)]
     pub notes: Option<String>,
     /// JSON array of accessibility needs.
+    #[diesel(deserialize_as = Personal)]
     pub accessibility_needs: String,
     pub priority: Priority,
     pub earliest_date: NaiveDate,
@@ -106,8 +110,14 @@ pub fn open_count(conn: &mut DbConnection, citizen_id: i64) -> DbResult<i64> {
 pub fn insert(conn: &mut DbConnection, actor: &Actor, new: NewRequest) -> DbResult<Created> {
     // The insert itself finds a key used before (one round trip fewer than looking first); a
     // create with the same key racing this one is waited for, then found.
+    let stored = NewRequest {
+        address: personal::seal(&new.address)?,
+        notes: personal::seal_optional(new.notes.as_deref())?,
+        accessibility_needs: personal::seal(&new.accessibility_needs)?,
+        ..new.clone()
+    };
     let insert = diesel::insert_into(visit_requests::table)
-        .values(&new)
+        .values(&stored)
         .on_conflict_do_nothing()
         .returning(visit_requests::all_columns);
     // diesel's multi-backend connection has no ON CONFLICT: the same statement per backend.

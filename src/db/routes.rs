@@ -337,10 +337,12 @@ pub fn of_officer(
             .find(request.service_kind_id)
             .select(ServiceKindRow::as_select())
             .first(conn)?;
-        let (citizen_name, citizen_phone): (String, Option<String>) = accounts::table
-            .find(request.citizen_id)
-            .select((accounts::display_name, accounts::phone))
-            .first(conn)?;
+        let (citizen_name, citizen_phone): (String, super::personal::OptionalPersonal) =
+            accounts::table
+                .find(request.citizen_id)
+                .select((accounts::display_name, accounts::phone))
+                .first(conn)?;
+        let citizen_phone = citizen_phone.into();
         details.push(StopDetail {
             stop,
             request,

@@ -16,6 +16,7 @@ diesel::table! {
         id -> BigInt,
         role -> Text,
         region_id -> Nullable<BigInt>,
+        /// Sealed (`privacy`): read through `db::personal`.
         phone -> Nullable<Text>,
         username -> Nullable<Text>,
         password_hash -> Nullable<Text>,
@@ -24,6 +25,8 @@ diesel::table! {
         active -> Bool,
         created_at -> Timestamp,
         session_version -> Integer,
+        /// HMAC of the phone number (`privacy::KeyRing::phone_hash`), what sign-in looks up.
+        phone_hash -> Nullable<Text>,
     }
 }
 
@@ -88,6 +91,7 @@ diesel::table! {
         service_kind_id -> BigInt,
         lat -> Double,
         lon -> Double,
+        /// `address`, `notes` and `accessibility_needs` are sealed (`privacy`).
         address -> Text,
         notes -> Nullable<Text>,
         accessibility_needs -> Text,
@@ -122,7 +126,7 @@ diesel::table! {
 diesel::table! {
     otp_codes (id) {
         id -> BigInt,
-        phone -> Text,
+        phone_hash -> Text,
         code_hash -> Text,
         attempts -> Integer,
         expires_at -> Timestamp,
@@ -297,5 +301,16 @@ diesel::table! {
         lon -> Double,
         accuracy_m -> Nullable<Double>,
         received_at -> Timestamp,
+    }
+}
+
+diesel::table! {
+    audit_reads (id) {
+        id -> BigInt,
+        account_id -> BigInt,
+        request_id -> BigInt,
+        fields -> Text,
+        via -> Text,
+        at -> Timestamp,
     }
 }

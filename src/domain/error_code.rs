@@ -57,6 +57,7 @@ error_codes! {
     StopVisited => "stop_visited", "the team has already been to this stop (started, done or missed): it stays where it is";
     RouteLocked => "route_locked", "the route is locked by a coordinator: unlock it first";
     TeamAbsent => "team_absent", "the team is off that day";
+    VisitInProgress => "visit_in_progress", "a team is at one of the citizen's visits now: ask again when it is over";
     PayloadTooLarge => "payload_too_large", "the body is over the size limit";
     UnsupportedMediaType => "unsupported_media_type", "the body is not application/json";
     ValidationFailed => "validation_failed", "a field's value is not acceptable; `field` says which";

@@ -268,6 +268,8 @@ string_enum!(
         Rescheduled => "rescheduled",
         Unscheduled => "unscheduled",
         StopCancelled => "stop_cancelled",
+        // A citizen's personal data removed at their request (UU 27/2022).
+        Erased => "erased",
         // Field reports (as `FieldEventKind` spells them).
         Arrived => "arrived",
         Started => "started",

@@ -11,11 +11,13 @@
 //! pushes. Data flows `api → workflow → planning/db/push → domain`.
 
 pub mod accounts;
+pub mod audit;
 pub mod devices;
 pub mod field_reports;
 pub mod intake;
 pub mod live;
 mod notify;
+pub mod personal_data;
 pub mod plans;
 pub mod positions;
 pub mod publish;

@@ -116,6 +116,14 @@ impl Drop for TestApp {
     }
 }
 
+/// The development keys, for tests that write personal data without starting the service.
+pub fn install_development_keys() {
+    let ring =
+        jemput::privacy::KeyRing::from_settings(&jemput::config::PrivacySettings::development())
+            .expect("development keys");
+    jemput::privacy::install(&ring).expect("install keys");
+}
+
 pub async fn spawn(backend: Backend) -> TestApp {
     spawn_with(backend, |_| {}).await
 }
@@ -212,6 +220,7 @@ async fn spawn_inner(
     settings.sms.auth_token = "token".into();
     settings.sms.from = "JEMPUT".into();
     relax_limits(&mut settings);
+    settings.privacy = jemput::config::PrivacySettings::development();
     customise(&mut settings);
     settings.validate().expect("test settings valid");
     let (base, db, claimant, metrics_port, runtime) = if crashable {
@@ -594,6 +603,7 @@ pub async fn spawn_process(backend: Backend, log_filter: &str) -> ServiceProcess
         .expect("a free port")
         .port();
     let work_dir = tempfile::tempdir().expect("temp dir");
+    let dev_keys = jemput::config::PrivacySettings::development();
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_jemput"))
         .arg("serve")
         .current_dir(work_dir.path())
@@ -610,6 +620,10 @@ pub async fn spawn_process(backend: Backend, log_filter: &str) -> ServiceProcess
         .env("JEMPUT__SMS__ACCOUNT_SID", "ACtest")
         .env("JEMPUT__SMS__AUTH_TOKEN", "token")
         .env("JEMPUT__SMS__FROM", "JEMPUT")
+        // The same keys the in-process services use, so this test can read what it stored.
+        .env("JEMPUT__PRIVACY__KEYS__DEV", &dev_keys.keys["dev"])
+        .env("JEMPUT__PRIVACY__ACTIVE_KEY_ID", &dev_keys.active_key_id)
+        .env("JEMPUT__PRIVACY__LOOKUP_KEY", &dev_keys.lookup_key)
         .env("JEMPUT__RATE_LIMIT__AUTH_BURST", "1000")
         .env("JEMPUT__RATE_LIMIT__CODES_BURST", "1000")
         .env("JEMPUT__RATE_LIMIT__PER_IDENTITY_BURST", "1000")

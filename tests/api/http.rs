@@ -152,6 +152,23 @@ async fn route_tag_changes_when_phones_show(backend: Backend) {
     assert_eq!(body["stops"][0]["phone"], "+6281200000901", "{body}");
     let (status, _) = route_fetch(&app, &region.officer, &date, "W/\"1-phones\"").await;
     assert_eq!(status, 304);
+
+    // Each answer that showed the phone and notes is in the admins' trail; the 304 showed none.
+    let admin = app.admin().await;
+    let officer_id = app.get("/v1/me", &region.officer).await.body["id"].clone();
+    let trail = app.get("/v1/admin/audit", &admin).await;
+    let route_reads: Vec<&Value> = trail.body["items"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .filter(|i| i["via"] == "team_route")
+        .collect();
+    assert_eq!(route_reads.len(), 2, "{}", trail.body);
+    for read in route_reads {
+        assert_eq!(read["account_id"], officer_id);
+        assert_eq!(read["request_id"], r.body["stops"][0]["request_id"]);
+        assert_eq!(read["fields"], json!(["phone", "notes"]));
+    }
 }
 
 async fn if_match_past_any_version_is_a_conflict(backend: Backend) {

@@ -146,13 +146,17 @@ async fn a_phone_gets_a_bounded_number_of_codes_a_day(backend: Backend) {
     // Two codes sent earlier today, more than an hour ago.
     let earlier = jemput::db::now() - chrono::Duration::hours(3);
     let db = app.db.clone();
+    // Codes are stored under the phone's keyed hash, not its number.
+    let hash = jemput::privacy::ring()
+        .unwrap()
+        .phone_hash("+6281200000021");
     tokio::task::spawn_blocking(move || {
         use jemput::db::schema::otp_codes;
         let mut conn = db.get().unwrap();
         for _ in 0..2 {
             diesel::insert_into(otp_codes::table)
                 .values((
-                    otp_codes::phone.eq("+6281200000021"),
+                    otp_codes::phone_hash.eq(&hash),
                     otp_codes::code_hash.eq("0"),
                     otp_codes::attempts.eq(0),
                     otp_codes::expires_at.eq(earlier),

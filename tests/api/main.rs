@@ -24,6 +24,7 @@ mod live;
 mod metrics;
 mod migrations;
 mod plans;
+mod privacy;
 mod production;
 mod promises;
 mod push;

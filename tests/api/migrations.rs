@@ -59,6 +59,7 @@ fn postgres_migrations_go_up_down_up() {
 
 #[test]
 fn demo_seed_is_idempotent_and_inside_the_regency() {
+    crate::helpers::install_development_keys();
     let (url, _dir, _) = fresh_database(Backend::Sqlite);
     let db = Db::connect(&DatabaseSettings {
         url,

@@ -1,16 +1,20 @@
 //! The caller's own account and requests.
 
+use actix_web::http::header;
 use actix_web::{get, post, web, HttpResponse};
+use chrono::{DateTime, Utc};
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-use super::views::VisitRequestPage;
+use super::views::{utc, EventView, VisitRequestPage, VisitRequestView};
 use crate::api::error::{ApiError, ErrorBody};
 use crate::api::extract::{Page, Principal, ValidJson};
 use crate::api::AppState;
 use crate::db::{accounts, requests};
 use crate::domain::{new_password, ErrorCode, Role};
+use crate::push::messages::JemputNotices;
 use crate::workflow::accounts as account_admin;
+use crate::workflow::personal_data;
 
 #[derive(Serialize, Deserialize, ToSchema)]
 pub struct MeView {
@@ -128,4 +132,122 @@ pub async fn change_password(
     account_admin::set_password(&state.db, who.actor(), id, hash, stored).await?;
     state.sessions.forget(id);
     Ok(HttpResponse::NoContent().finish())
+}
+
+/// A device as the export shows it (the push token itself stays out).
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ExportedDevice {
+    pub id: i64,
+    pub platform: String,
+    pub registered_at: DateTime<Utc>,
+    pub last_seen_at: DateTime<Utc>,
+}
+
+/// A request with its change history.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ExportedRequest {
+    pub request: VisitRequestView,
+    pub events: Vec<EventView>,
+}
+
+/// The account as stored, unmasked: it is the caller's own.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ExportedAccount {
+    pub id: i64,
+    pub role: Role,
+    /// E.164, in full.
+    pub phone: Option<String>,
+    pub display_name: String,
+    pub language: String,
+    pub created_at: DateTime<Utc>,
+}
+
+/// Everything Jemput holds about the caller (UU 27/2022, the right of access).
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct PersonalDataExport {
+    pub exported_at: DateTime<Utc>,
+    pub account: ExportedAccount,
+    pub requests: Vec<ExportedRequest>,
+    pub devices: Vec<ExportedDevice>,
+}
+
+/// A copy of the caller's personal data: account, requests with their history, devices.
+/// Salinan data pribadi Anda. Answered with `Cache-Control: no-store`.
+#[utoipa::path(
+    tag = "citizen",
+    responses((status = 200, body = PersonalDataExport), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody)),
+    security(("bearer" = []))
+)]
+#[get("/me/export")]
+pub async fn export(state: web::Data<AppState>, who: Principal) -> Result<HttpResponse, ApiError> {
+    who.require(&[Role::Citizen])?;
+    let data = personal_data::export(&state.db, who.account_id).await?;
+    let account = data.account;
+    let view = PersonalDataExport {
+        exported_at: Utc::now(),
+        account: ExportedAccount {
+            id: account.id,
+            role: account.role,
+            phone: account.phone,
+            display_name: account.display_name,
+            language: account.language.to_string(),
+            created_at: utc(account.created_at),
+        },
+        requests: data
+            .requests
+            .into_iter()
+            .map(|(row, trail)| {
+                Ok(ExportedRequest {
+                    request: VisitRequestView::try_from(row)?,
+                    events: trail.into_iter().map(EventView::from).collect(),
+                })
+            })
+            .collect::<Result<_, ApiError>>()?,
+        devices: data
+            .devices
+            .into_iter()
+            .map(|d| ExportedDevice {
+                id: d.id,
+                platform: d.platform,
+                registered_at: utc(d.created_at),
+                last_seen_at: utc(d.last_seen_at),
+            })
+            .collect(),
+    };
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(view))
+}
+
+/// What an erasure removed.
+#[derive(Serialize, Deserialize, ToSchema)]
+pub struct ErasureView {
+    /// Requests whose address, notes and needs were removed (open ones were cancelled first).
+    pub requests: usize,
+    pub devices: usize,
+}
+
+/// Erase the caller's personal data (UU 27/2022): open requests are cancelled (teams are told),
+/// then phone, name, devices, addresses, notes and needs are removed and the account can no
+/// longer sign in. The history keeps only non-personal facts. Hapus data pribadi Anda.
+#[utoipa::path(
+    tag = "citizen",
+    responses(
+        (status = 200, body = ErasureView), (status = 401, body = ErrorBody), (status = 403, body = ErrorBody),
+        (status = 409, description = "visit_in_progress: a team is at a visit now; invalid_state: requests kept changing", body = ErrorBody)
+    ),
+    security(("bearer" = []))
+)]
+#[post("/me/erasure")]
+pub async fn erasure(state: web::Data<AppState>, who: Principal) -> Result<HttpResponse, ApiError> {
+    who.require(&[Role::Citizen])?;
+    let erased =
+        personal_data::erase(&state.db, who.actor(), who.account_id, JemputNotices).await?;
+    state.sessions.forget(who.account_id);
+    Ok(HttpResponse::Ok()
+        .insert_header((header::CACHE_CONTROL, "no-store"))
+        .json(ErasureView {
+            requests: erased.requests,
+            devices: erased.devices,
+        }))
 }

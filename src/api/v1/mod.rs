@@ -1,6 +1,7 @@
 //! Version 1 of the API.
 
 pub mod admin;
+pub mod audit;
 pub mod auth;
 pub mod catalog;
 pub mod devices;

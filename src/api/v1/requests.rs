@@ -220,6 +220,7 @@ pub async fn get(
 ) -> Result<HttpResponse, ApiError> {
     let row = visible(&state, &who, path.into_inner()).await?;
     let view = VisitRequestView::try_from(row)?;
+    audit_staff_reads(&state, &who, "request", std::slice::from_ref(&view)).await?;
     Ok(HttpResponse::Ok()
         .insert_header(etag(view.version))
         .json(view))
@@ -330,7 +331,28 @@ pub async fn list(
         .db
         .read(move |conn| requests::list(conn, &filter, limit, offset))
         .await?;
-    Ok(HttpResponse::Ok().json(VisitRequestPage::from_rows(rows, total, limit, offset)?))
+    let page = VisitRequestPage::from_rows(rows, total, limit, offset)?;
+    audit_staff_reads(&state, &who, "request_list", &page.items).await?;
+    Ok(HttpResponse::Ok().json(page))
+}
+
+/// Staff seeing a citizen's notes is recorded (`workflow::audit`) before the answer goes out.
+async fn audit_staff_reads(
+    state: &AppState,
+    who: &Principal,
+    via: &'static str,
+    shown: &[VisitRequestView],
+) -> Result<(), ApiError> {
+    if who.role == Role::Citizen {
+        return Ok(());
+    }
+    let shown = shown.iter().map(|v| workflow::audit::Shown {
+        request_id: v.id,
+        phone: false,
+        notes: v.notes.is_some(),
+    });
+    workflow::audit::record_reads(&state.db, who.account_id, via, shown).await?;
+    Ok(())
 }
 
 /// The answer to a change of a request: the request as it is now.

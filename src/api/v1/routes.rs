@@ -17,6 +17,7 @@ use crate::db::{catalog, routes, DbError};
 use crate::domain::ErrorCode;
 use crate::domain::{bounded_text, Coordinates, FieldEventKind, Invalid, Role};
 use crate::push::messages::JemputNotices;
+use crate::workflow;
 use crate::workflow::field_reports::{self, EventResult};
 
 #[derive(Serialize, Deserialize, ToSchema)]
@@ -118,6 +119,12 @@ pub async fn my_route(
             phone: s.citizen_phone.filter(|_| phone_allowed),
         });
     }
+    let shown = views.iter().map(|v| workflow::audit::Shown {
+        request_id: v.request_id,
+        phone: v.phone.is_some(),
+        notes: v.notes.is_some(),
+    });
+    workflow::audit::record_reads(&state.db, who.account_id, "team_route", shown).await?;
     Ok(HttpResponse::Ok().insert_header(tag).json(TeamRouteView {
         team_id: team.id,
         team_name: team.name,

@@ -15,7 +15,7 @@ use crate::domain::{
     RequestStatus, Role, VehicleProfile, WeeklyShiftPattern,
 };
 
-fn utc(t: chrono::NaiveDateTime) -> DateTime<Utc> {
+pub fn utc(t: chrono::NaiveDateTime) -> DateTime<Utc> {
     DateTime::from_naive_utc_and_offset(t, Utc)
 }
 
