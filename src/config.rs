@@ -189,6 +189,11 @@ pub struct PrivacySettings {
     /// Base64 of at least 32 bytes: the HMAC key phone numbers are looked up by. Never rotated
     /// (every stored look-up hash depends on it).
     pub lookup_key: String,
+    /// A directory of key files, as secret stores mount them: each file's name is a key id,
+    /// its content the base64 key; added to `keys`. Names starting with `.` are skipped.
+    pub keys_dir: String,
+    /// A file holding `lookup_key` (used when `lookup_key` is empty).
+    pub lookup_key_file: String,
     /// How long what is kept only for a while stays, in days.
     pub retention_days: RetentionDays,
     /// Seconds between purges (each instance purges; two at once is harmless).
@@ -215,6 +220,8 @@ impl Default for PrivacySettings {
             active_key_id: String::new(),
             keys: Default::default(),
             lookup_key: String::new(),
+            keys_dir: String::new(),
+            lookup_key_file: String::new(),
             retention_days: RetentionDays::default(),
             retention_interval_secs: 3600,
         }
@@ -332,6 +339,8 @@ lease_secs = 30
 [privacy]
 active_key_id = ""
 lookup_key = ""
+keys_dir = ""
+lookup_key_file = ""
 retention_interval_secs = 3600
 
 [privacy.retention_days]

@@ -81,6 +81,7 @@ fn valid_key_id(id: &str) -> bool {
 impl KeyRing {
     /// The ring `settings` describe; a missing or malformed key names its setting.
     pub fn from_settings(settings: &PrivacySettings) -> Result<Self, PrivacyError> {
+        let settings = &with_files(settings)?;
         if settings.keys.is_empty() {
             return Err(setting(
                 "privacy.keys",
@@ -193,6 +194,33 @@ impl KeyRing {
         mac.update(phone.as_bytes());
         hex::encode(mac.finalize().into_bytes())
     }
+}
+
+/// `settings` with the keys of `keys_dir` and the look-up key of `lookup_key_file` read in.
+fn with_files(settings: &PrivacySettings) -> Result<PrivacySettings, PrivacyError> {
+    let mut out = settings.clone();
+    if !settings.keys_dir.is_empty() {
+        let entries = std::fs::read_dir(&settings.keys_dir)
+            .map_err(|e| setting("privacy.keys_dir", format!("cannot be read: {e}")))?;
+        for entry in entries {
+            let entry =
+                entry.map_err(|e| setting("privacy.keys_dir", format!("cannot be read: {e}")))?;
+            let name = entry.file_name().to_string_lossy().to_string();
+            if name.starts_with('.') || !entry.path().is_file() {
+                continue;
+            }
+            let key = std::fs::read_to_string(entry.path())
+                .map_err(|e| setting("privacy.keys_dir", format!("{name}: {e}")))?;
+            out.keys.insert(name, key.trim().to_string());
+        }
+    }
+    if settings.lookup_key.is_empty() && !settings.lookup_key_file.is_empty() {
+        out.lookup_key = std::fs::read_to_string(&settings.lookup_key_file)
+            .map_err(|e| setting("privacy.lookup_key_file", format!("cannot be read: {e}")))?
+            .trim()
+            .to_string();
+    }
+    Ok(out)
 }
 
 /// The key id a stored value is sealed under; None for plaintext.
@@ -345,6 +373,35 @@ mod tests {
             a.phone_hash("+6281234567891")
         );
         assert_eq!(a.phone_hash("+6281234567890").len(), 64);
+    }
+
+    #[test]
+    fn keys_can_come_from_files() {
+        let dir = tempfile::tempdir().unwrap();
+        let keys = dir.path().join("keys");
+        std::fs::create_dir(&keys).unwrap();
+        std::fs::write(keys.join("k7"), format!("{}\n", STANDARD.encode([7u8; 32]))).unwrap();
+        std::fs::write(keys.join(".hidden"), "not a key").unwrap();
+        let lookup = dir.path().join("lookup");
+        std::fs::write(&lookup, STANDARD.encode([8u8; 32])).unwrap();
+        let ring = KeyRing::from_settings(&PrivacySettings {
+            active_key_id: "k7".into(),
+            keys_dir: keys.to_string_lossy().to_string(),
+            lookup_key_file: lookup.to_string_lossy().to_string(),
+            ..PrivacySettings::default()
+        })
+        .unwrap();
+        let same_key = ring_with("k7", [7; 32]);
+        assert_eq!(same_key.open(&ring.seal("x").unwrap()).unwrap(), "x");
+        let missing = KeyRing::from_settings(&PrivacySettings {
+            keys_dir: "/nonexistent/keys".into(),
+            ..PrivacySettings::development()
+        })
+        .unwrap_err();
+        assert!(
+            missing.to_string().contains("privacy.keys_dir"),
+            "{missing}"
+        );
     }
 
     #[test]

@@ -42,7 +42,7 @@ async fn wrong_method_on_a_known_path_is_405_with_allow(backend: Backend) {
 
 /// A region with a team that works every day, one citizen (with a phone) and one visit on the
 /// day `offset` days from now, planned and published. Returns the region and the route's day.
-async fn one_visit_route(app: &TestApp, offset: i64) -> (Region, String) {
+pub(crate) async fn one_visit_route(app: &TestApp, offset: i64) -> (Region, String) {
     let admin = app.admin().await;
     let region = app.region(&admin, "Kulon Progo").await;
     let every_day: Vec<Value> = ["mon", "tue", "wed", "thu", "fri", "sat", "sun"]

@@ -514,6 +514,61 @@ async fn staff_reads_of_notes_are_audited(backend: Backend) {
         .assert_error(403, "forbidden", None);
 }
 
+/// Erasure is refused while the team is at one of the citizen's visits.
+async fn erasure_waits_while_a_visit_is_under_way(backend: Backend) {
+    let app = spawn(backend).await;
+    let (region, date) = crate::http::one_visit_route(&app, 1).await;
+    let citizen = app.citizen("081200000901").await;
+    let route = app
+        .get(&format!("/v1/me/routes/{date}"), &region.officer)
+        .await;
+    assert_eq!(
+        route.body["stops"].as_array().unwrap().len(),
+        1,
+        "{}",
+        route.body
+    );
+    let request_id = route.body["stops"][0]["request_id"].clone();
+
+    // Under way: refused, and nothing is removed.
+    let r = app
+        .post(
+            "/v1/me/events",
+            Some(&region.officer),
+            json!({"events": [{"id": "e-1", "kind": "started", "request_id": request_id, "at": chrono::Utc::now()}]}),
+        )
+        .await;
+    assert_eq!(r.body["results"][0]["result"], "applied", "{}", r.body);
+    app.post("/v1/me/erasure", Some(&citizen), json!({}))
+        .await
+        .assert_error(409, "visit_in_progress", None);
+    let mine = app.get("/v1/me/requests", &citizen).await;
+    assert_eq!(
+        mine.body["items"][0]["notes"],
+        "Ibu sudah tidak bisa berjalan"
+    );
+}
+
+/// Erasure takes a scheduled visit off its team's route (through the ordinary cancel).
+async fn erasure_takes_a_scheduled_visit_off_its_route(backend: Backend) {
+    let app = spawn(backend).await;
+    let (region, date) = crate::http::one_visit_route(&app, 1).await;
+    let citizen = app.citizen("081200000901").await;
+    let before = app
+        .get(&format!("/v1/me/routes/{date}"), &region.officer)
+        .await;
+    assert_eq!(before.body["stops"].as_array().unwrap().len(), 1);
+
+    let r = app.post("/v1/me/erasure", Some(&citizen), json!({})).await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let after = app
+        .get(&format!("/v1/me/routes/{date}"), &region.officer)
+        .await;
+    assert_eq!(after.status, 200, "{}", after.body);
+    assert_eq!(after.body["stops"], json!([]), "{}", after.body);
+    assert!(after.body["version"].as_i64() > before.body["version"].as_i64());
+}
+
 /// The id of the key `rotate_key_moves_every_row_to_the_active_key` rotates to.
 const ROTATED: &str = "k2";
 
@@ -528,7 +583,9 @@ both_backends!(
     rotate_key_moves_every_row_to_the_active_key,
     a_citizen_exports_and_erases_their_data,
     rows_past_their_retention_are_purged,
-    staff_reads_of_notes_are_audited
+    staff_reads_of_notes_are_audited,
+    erasure_waits_while_a_visit_is_under_way,
+    erasure_takes_a_scheduled_visit_off_its_route
 );
 
 #[tokio::test]
