@@ -225,6 +225,7 @@ string_enum!(
         FieldReport => "field_report",
         OnTheWay => "on_the_way",
         Position => "position",
+        PlanProgress => "plan_progress",
     }
 );
 

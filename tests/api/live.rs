@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::helpers::{spawn, spawn_second_instance, Backend, TestApp, WATES};
+use crate::plans::{days, finished, team};
 use crate::rebalancing::{change, crew, day_routes, route_of, stop_ids};
 
 /// One server-sent event.
@@ -460,7 +461,54 @@ async fn the_stream_ends_when_its_token_expires(backend: Backend) {
     assert!(console.ends_within(Duration::from_secs(8)).await);
 }
 
+/// A running plan reports its search on the region's stream: `plan_progress` events with the
+/// time spent, the best cost so far (falling) and the visits it places, the last one being the
+/// plan the draft holds.
+async fn a_running_plan_streams_its_progress(backend: Backend) {
+    let app = spawn(backend).await;
+    let admin = app.admin().await;
+    let region = app.region(&admin, "Kulon Progo").await;
+    team(&app, &region, "Tim Wates", json!(["adminduk"])).await;
+    let citizen = app.citizen("081200000141").await;
+    for _ in 0..4 {
+        app.create_request(&citizen, &region).await;
+    }
+    let mut console = Stream::open(&app, region.id, &region.coordinator, None).await;
+    assert_eq!(console.next().await.unwrap().kind, "ready");
+    let r = app
+        .post(
+            "/v1/plans",
+            Some(&region.coordinator),
+            json!({"dates": days(2, 4), "time_limit_seconds": 1}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let plan_id = r.id();
+    let plan = finished(&app, &region.coordinator, plan_id).await;
+    assert_eq!(plan["status"], "done", "{plan}");
+
+    let mut reports = Vec::new();
+    while let Some(event) = console.next_within(Duration::from_secs(2)).await {
+        assert_eq!(event.kind, "plan_progress", "{event:?}");
+        reports.push(event.data);
+    }
+    assert!(!reports.is_empty());
+    for report in &reports {
+        assert_eq!(report["plan_id"], plan_id, "{report}");
+        assert_eq!(report["requests"], 4, "{report}");
+        assert!(report["elapsed_ms"].as_u64().is_some(), "{report}");
+    }
+    for pair in reports.windows(2) {
+        assert!(pair[1]["elapsed_ms"].as_u64() >= pair[0]["elapsed_ms"].as_u64());
+        assert!(pair[1]["best_cost"].as_f64() < pair[0]["best_cost"].as_f64());
+    }
+    let last = reports.last().unwrap();
+    assert_eq!(last["assigned"], plan["draft"]["kpis"]["visits"], "{last}");
+    assert_eq!(last["assigned"], 4, "{last}");
+}
+
 both_backends!(
+    a_running_plan_streams_its_progress,
     the_stream_ends_when_its_token_expires,
     a_console_on_one_instance_hears_another,
     stream_carries_route_changes_reports_and_positions_and_resumes,

@@ -1,6 +1,6 @@
 """The coordinator console in headless Chromium against a real `jemput serve --demo`.
 
-A coordinator signs in, plans, watches the progress, publishes, moves a stop to another team
+A coordinator signs in, plans, watches the search's progress arrive on the stream, publishes, moves a stop to another team
 with the keyboard, reads the API's preview and applies it; the API shows the change; a second
 browser session sees it arrive over the live stream; an officer's positions (sent through the
 API, as the phone does) move the team's marker; a team reports a visit done and the next
@@ -106,12 +106,13 @@ def scenario(base):
         coordinator.on("pageerror", lambda e: errors.append(str(e)))
         sign_in(coordinator, base)
 
-        # Plan two days with a 3 s limit; the progress shows while the planner runs.
+        # Plan two days with a 3 s limit; the search's best so far streams in while it runs.
         coordinator.get_by_label("Jumlah hari").fill("2")
         coordinator.get_by_label("Batas waktu (detik)").fill("3")
         coordinator.get_by_role("button", name="Buat rencana").click()
         expect(coordinator.locator("#plan-progress")).to_be_visible()
-        expect(coordinator.locator("#plan-status")).to_contain_text("Sedang merencanakan", timeout=20000)
+        expect(coordinator.locator("#plan-status")).to_contain_text("Terbaik sejauh ini", timeout=20000)
+        assert float(coordinator.locator("#plan-status").get_attribute("data-best-cost")) > 0
         coordinator.screenshot(path=str(SHOTS / "console-planning.png"))
         publish = coordinator.get_by_role("button", name="Terbitkan")
         expect(publish).to_be_visible(timeout=60000)

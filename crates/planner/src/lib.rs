@@ -27,7 +27,9 @@ pub use problem::{
 pub use solution::{
     Hotspot, Kpis, RoutePlan, SearchStats, Solution, Stop, TeamKpi, UnassignedJob, UnassignedReason,
 };
-pub use solver::{Budget, SolveOptions, Unlimited, DEFAULT_ITERATIONS};
+pub use solver::{
+    Budget, Improvement, Progress, Silent, SolveOptions, Unlimited, DEFAULT_ITERATIONS,
+};
 pub use travel::{Euclidean, GreatCircle, MatrixTravel, TravelModel};
 
 use model::Model;
@@ -43,6 +45,17 @@ pub fn solve(
     options: &SolveOptions,
     budget: &dyn Budget,
 ) -> Result<Solution, ProblemError> {
+    solve_with_progress(problem, options, budget, &Silent)
+}
+
+/// [`solve`], telling `progress` each time the best plan improves (the first plan included).
+/// The plan is the same as [`solve`]'s: the listener cannot steer the search.
+pub fn solve_with_progress(
+    problem: &Problem,
+    options: &SolveOptions,
+    budget: &dyn Budget,
+    progress: &dyn Progress,
+) -> Result<Solution, ProblemError> {
     problem.validate()?;
     let model = Model::compile(problem);
     let mut search = Search::new(&model, options.seed);
@@ -55,7 +68,7 @@ pub fn solve(
         } else {
             DEFAULT_ITERATIONS
         });
-    let (best, iterations) = search.improve(initial, iteration_limit, budget);
+    let (best, iterations) = search.improve(initial, iteration_limit, budget, progress);
     let mut solution = report(problem, &model, &best);
     solution.hotspots = cluster::hotspots(
         &problem.jobs,

@@ -61,6 +61,36 @@ impl<F: Fn() -> f64> Budget for F {
     }
 }
 
+/// The search found a better plan than any before: what a caller may show while it waits.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Improvement {
+    /// Ruin-and-recreate iterations done so far (0: the first plan, before any).
+    pub iteration: u64,
+    pub cost: f64,
+    /// Visits on routes.
+    pub assigned: usize,
+}
+
+/// Told each time the search improves on its best plan. It only listens: nothing it does can
+/// change the search, so a solve gives the same plan with or without one.
+pub trait Progress {
+    fn improved(&self, improvement: &Improvement);
+}
+
+/// Nobody listening.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+
+impl Progress for Silent {
+    fn improved(&self, _: &Improvement) {}
+}
+
+impl<F: Fn(&Improvement)> Progress for F {
+    fn improved(&self, improvement: &Improvement) {
+        self(improvement);
+    }
+}
+
 const NONE: u32 = u32::MAX;
 /// SISR: average number of removed tasks, longest string, split-string chance.
 const AVERAGE_REMOVED: f64 = 10.0;
@@ -109,6 +139,23 @@ impl State {
                 .iter()
                 .map(|&t| model.tasks[t as usize].unassigned_cost)
                 .sum::<f64>()
+    }
+
+    fn improvement(&self, model: &Model, iteration: u64) -> Improvement {
+        let assigned = self
+            .routes
+            .iter()
+            .flat_map(|r| &r.nodes)
+            .map(|node| match node {
+                Node::Task(t) => model.tasks[*t as usize].jobs.len(),
+                Node::Break(_) => 0,
+            })
+            .sum();
+        Improvement {
+            iteration,
+            cost: self.cost,
+            assigned,
+        }
     }
 
     /// Copy the routes named in `dirty` (and everything small) from `source`.
@@ -363,11 +410,13 @@ impl<'m> Search<'m> {
         initial: State,
         iteration_limit: u64,
         budget: &dyn Budget,
+        listener: &dyn Progress,
     ) -> (State, u64) {
         let model = self.model;
         let mut best = initial.clone();
         let mut current = initial.clone();
         let mut work = initial;
+        listener.improved(&best.improvement(model, 0));
         let searchable_tasks = (0..model.tasks.len() as u32)
             .filter(|&t| searchable(model, t))
             .count();
@@ -413,6 +462,7 @@ impl<'m> Search<'m> {
                 current.sync_from(&work, &dirty);
                 if current.cost < best.cost - 1e-9 {
                     best.clone_from(&current);
+                    listener.improved(&best.improvement(model, iteration + 1));
                 }
             } else {
                 work.sync_from(&current, &dirty);

@@ -15,6 +15,8 @@ const state = {
   requests: [],
   day: null,
   plan: null,
+  // The newest `plan_progress` event of the plan being watched.
+  progress: null,
   map: null,
   moving: null,
 };
@@ -182,6 +184,7 @@ async function startPlan() {
     $('plan-publish').hidden = true;
     const { data } = await call('POST', '/v1/plans', { ...regionBody(), dates, time_limit_seconds: limit });
     state.plan = data;
+    state.progress = null;
     $('plan-progress').hidden = false;
     watchPlan(data.id);
   } catch (error) {
@@ -197,7 +200,8 @@ async function watchPlan(id) {
   if (plan.status === 'queued' || plan.status === 'running') {
     const elapsed = plan.started_at ? (Date.now() - Date.parse(plan.started_at)) / 1000 : 0;
     progress.value = Math.min(elapsed / plan.time_limit_seconds, 1);
-    status.textContent = plan.status === 'queued' ? t('plan_queued') : t('plan_running', { s: elapsed.toFixed(0) });
+    if (plan.status === 'queued') status.textContent = t('plan_queued');
+    else if (!state.progress) status.textContent = t('plan_running', { s: elapsed.toFixed(0) });
     setTimeout(() => watchPlan(id), 500);
     return;
   }
@@ -349,6 +353,15 @@ function onLive(kind, data) {
     if (request) request.status = data.status;
     say(t('field_report', { id: data.request_id, report: data.report }));
     renderRequests();
+  } else if (kind === 'plan_progress' && data.plan_id === state.plan?.id && !state.plan.draft) {
+    state.progress = data;
+    $('plan-status').textContent = t('plan_best', {
+      s: (data.elapsed_ms / 1000).toFixed(1),
+      assigned: data.assigned,
+      requests: data.requests,
+      cost: Math.round(data.best_cost).toLocaleString(language()),
+    });
+    $('plan-status').dataset.bestCost = String(data.best_cost);
   } else if (kind === 'position') {
     const teamId = data.team_ids[0];
     const team = state.teams.get(teamId);
