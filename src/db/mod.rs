@@ -7,6 +7,7 @@ pub mod dispatch;
 pub mod events;
 pub mod feed;
 pub mod fieldwork;
+pub mod kpis;
 pub mod outbox;
 pub mod plans;
 pub mod positions;

@@ -13,7 +13,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use area::{Boundary, BoundaryCache};
+pub use area::{Boundary, BoundaryCache, Districts, DEMO_DISTRICTS};
 pub use clock::RegionClock;
 pub use error_code::ErrorCode;
 pub use phone::PhoneNumber;

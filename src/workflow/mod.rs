@@ -13,6 +13,7 @@
 pub mod devices;
 pub mod field_reports;
 pub mod intake;
+pub mod kpis;
 pub mod live;
 mod notify;
 pub mod plans;

@@ -17,6 +17,7 @@ mod dispatch;
 mod http;
 mod instances;
 mod journey;
+mod kpis;
 mod live;
 mod migrations;
 mod plans;

@@ -4,8 +4,8 @@ A coordinator signs in, plans, watches the search's progress arrive on the strea
 with the keyboard, reads the API's preview and applies it; the API shows the change; a second
 browser session sees it arrive over the live stream; an officer's positions (sent through the
 API, as the phone does) move the team's marker; a team reports a visit done and the next
-citizen's visit page shows it on its way with an expected arrival; the page switches to
-English. Screenshots go
+citizen's visit page shows it on its way with an expected arrival; the KPI tab counts the
+visit done; the page switches to English. Screenshots go
 to docs/screenshots/. Usage: console_test.py BINARY (run by tests/browser/run.sh).
 """
 
@@ -193,6 +193,15 @@ def scenario(base):
         expect(phone.locator("body")).to_contain_text("Tim sedang dalam perjalanan")
         expect(phone.locator("body")).to_contain_text("Perkiraan tiba")
         phone.screenshot(path=str(SHOTS / "visit-page.png"))
+
+        # The KPI tab counts the visit just done, in a plain SVG chart and the district table.
+        coordinator.get_by_role("tab", name="KPI").click()
+        coordinator.get_by_label("Sampai").fill(day)
+        coordinator.get_by_role("button", name="Tampilkan").click()
+        expect(coordinator.locator("#kpi-summary")).to_contain_text("1 dilayani", timeout=15000)
+        expect(coordinator.locator('#kpi-served-chart rect[data-value="1"]')).to_have_count(1)
+        expect(coordinator.locator("#kpi-districts tr").first).to_be_visible()
+        coordinator.screenshot(path=str(SHOTS / "console-kpis.png"))
 
         # English on request.
         coordinator.get_by_label("Bahasa").select_option("en")

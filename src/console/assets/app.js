@@ -3,6 +3,7 @@
 
 import { ApiError, call, follow, get, signIn, signOut, signedIn } from './api.js';
 import { language, setLanguage, t } from './i18n.js';
+import { barChart, columnChart } from './charts.js';
 import { BoardMap } from './map.js';
 import { renderTimeline } from './timeline.js';
 
@@ -78,6 +79,8 @@ async function start() {
   state.teams = new Map(teams.map((team) => [team.id, team]));
   $('absent-team').replaceChildren(...teams.map((team) => new Option(team.name, team.id)));
   $('day').value = regionDay(1);
+  $('kpi-from').value = regionDay(-13);
+  $('kpi-to').value = regionDay(7);
   $('plan-from').value = regionDay(1);
   follow(state.region.id, onLive, (up) => {
     const el = $('live-state');
@@ -170,6 +173,48 @@ function renderUnassigned() {
     const li = document.createElement('li');
     li.textContent = `#${u.request_id} · ${u.reason}: ${u.detail}`;
     return li;
+  }));
+}
+
+// ---- KPIs ----------------------------------------------------------------------------------
+
+let kpiReport = null;
+
+async function loadKpis() {
+  try {
+    kpiReport = await get(`/v1/regions/${state.region.id}/kpis?from=${$('kpi-from').value}&to=${$('kpi-to').value}`);
+    renderKpiTab();
+  } catch (error) {
+    fail(error);
+  }
+}
+
+const oneDecimal = (x) => (x === null || x === undefined ? '–' : x.toFixed(1));
+
+function renderKpiTab() {
+  const report = kpiReport;
+  if (!report) return;
+  const total = report.total;
+  $('kpi-summary').textContent = t('kpi_summary', {
+    served: total.served,
+    mean: oneDecimal(total.wait_days_mean),
+    p90: total.wait_days_p90 ?? '–',
+    missed: total.deadlines_missed,
+    kmv: oneDecimal(total.km_per_visit),
+  });
+  const days = report.days.map((d) => ({
+    label: d.date.slice(8),
+    value: d.served,
+    tip: `${d.date}: ${d.served} · ${t('kpi_missed')} ${d.deadlines_missed} · ${oneDecimal(d.km_per_visit)} km`,
+  }));
+  $('kpi-served-chart').replaceChildren(columnChart(t('kpi_served_per_day'), days, { labelEvery: Math.ceil(days.length / 14) }));
+  const reasons = report.unassigned_by_reason.map((r) => ({ label: r.reason, value: r.count }));
+  $('kpi-reasons-chart').replaceChildren(reasons.length ? barChart(t('kpi_reasons'), reasons) : Object.assign(document.createElement('p'), { textContent: t('none') }));
+  $('kpi-districts').replaceChildren(...report.districts.map((d) => {
+    const tr = document.createElement('tr');
+    const cells = [d.district ?? t('outside'), d.served, `${oneDecimal(d.wait_days_mean)} / ${d.wait_days_p90 ?? '–'}`, d.deadlines_missed, d.unassigned];
+    tr.replaceChildren(...cells.map((c) => Object.assign(document.createElement('td'), { textContent: String(c) })));
+    return tr;
   }));
 }
 
@@ -372,10 +417,11 @@ function onLive(kind, data) {
 // ---- wiring --------------------------------------------------------------------------------
 
 function selectTab(which) {
-  for (const name of ['requests', 'unassigned']) {
+  for (const name of ['requests', 'unassigned', 'kpis']) {
     $(`tab-${name}`).setAttribute('aria-selected', String(name === which));
     $(`pane-${name}`).hidden = name !== which;
   }
+  if (which === 'kpis' && !kpiReport) loadKpis();
 }
 
 function wire() {
@@ -385,6 +431,7 @@ function wire() {
     if (state.day) {
       renderDay();
       renderRequests();
+      renderKpiTab();
     }
   });
   $('sign-in').addEventListener('submit', onSignIn);
@@ -397,6 +444,8 @@ function wire() {
   $('status-filter').addEventListener('change', renderRequests);
   $('tab-requests').addEventListener('click', () => selectTab('requests'));
   $('tab-unassigned').addEventListener('click', () => selectTab('unassigned'));
+  $('tab-kpis').addEventListener('click', () => selectTab('kpis'));
+  $('kpi-load').addEventListener('click', loadKpis);
   $('plan-start').addEventListener('click', startPlan);
   $('plan-publish').addEventListener('click', publishPlan);
   $('move-preview').addEventListener('click', previewMove);

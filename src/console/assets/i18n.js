@@ -30,6 +30,10 @@ const words = {
     absent_done: 'Tim ditandai tidak hadir; kunjungannya dibagi ke tim lain.', replan_done: 'Sisa hari direncanakan ulang.',
     pin_done: 'Kunjungan disematkan.', lock_done: 'Rute dikunci.', travel: 'perjalanan', none: 'Tidak ada.',
     field_report: 'Laporan lapangan: permohonan {id} {report}',
+    kpi_tab: 'KPI', to: 'Sampai', show: 'Tampilkan', kpi_served_per_day: 'Kunjungan dilayani per hari',
+    kpi_reasons: 'Belum terjadwal menurut alasan', kpi_districts: 'Per kecamatan', district: 'Kecamatan',
+    kpi_served: 'Dilayani', kpi_wait: 'Tunggu (hari)', kpi_missed: 'Lewat batas', outside: 'Di luar kecamatan',
+    kpi_summary: '{served} dilayani · tunggu rata-rata {mean} hari (P90 {p90}) · {missed} lewat batas · {kmv} km per kunjungan',
   },
   en: {
     title: 'Coordinator console', language: 'Language', sign_out: 'Sign out',
@@ -61,6 +65,10 @@ const words = {
     absent_done: 'Team marked absent; its visits went to the other teams.', replan_done: 'The rest of the day was re-planned.',
     pin_done: 'Visit pinned.', lock_done: 'Route locked.', travel: 'travel', none: 'None.',
     field_report: 'Field report: request {id} {report}',
+    kpi_tab: 'KPIs', to: 'To', show: 'Show', kpi_served_per_day: 'Visits served per day',
+    kpi_reasons: 'Unassigned by reason', kpi_districts: 'Per district', district: 'District',
+    kpi_served: 'Served', kpi_wait: 'Wait (days)', kpi_missed: 'Deadline missed', outside: 'Outside the districts',
+    kpi_summary: '{served} served · mean wait {mean} days (P90 {p90}) · {missed} deadlines missed · {kmv} km per visit',
   },
 };
 
