@@ -226,6 +226,7 @@ string_enum!(
         OnTheWay => "on_the_way",
         Position => "position",
         PlanProgress => "plan_progress",
+        EtaUpdate => "eta_update",
     }
 );
 

@@ -18,6 +18,8 @@ const state = {
   plan: null,
   // The newest `plan_progress` event of the plan being watched.
   progress: null,
+  // Arrivals re-estimated from the teams' positions: request id → {at: 'HH:MM', late}.
+  etas: new Map(),
   map: null,
   moving: null,
 };
@@ -115,7 +117,7 @@ async function loadDay() {
 function renderDay() {
   const day = state.day;
   state.map.showRoutes(day.routes, state.teams);
-  renderTimeline($('timeline'), day, state.teams, openMove);
+  renderTimeline($('timeline'), day, state.teams, openMove, state.etas);
   renderKpis();
 }
 
@@ -407,6 +409,10 @@ function onLive(kind, data) {
       cost: Math.round(data.best_cost).toLocaleString(language()),
     });
     $('plan-status').dataset.bestCost = String(data.best_cost);
+  } else if (kind === 'eta_update' && data.date === $('day').value) {
+    const clock = new Intl.DateTimeFormat('en-GB', { timeZone: state.region.time_zone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    for (const stop of data.stops) state.etas.set(stop.request_id, { at: clock.format(new Date(stop.eta)), late: stop.late });
+    if (state.day) renderTimeline($('timeline'), state.day, state.teams, openMove, state.etas);
   } else if (kind === 'position') {
     const teamId = data.team_ids[0];
     const team = state.teams.get(teamId);
