@@ -153,6 +153,7 @@ pub fn routes() -> impl FnOnce(&mut ServiceConfig) {
                 .service(v1::routes::record_events)
                 .service(v1::live::record_positions)
                 .service(v1::live::region_stream)
+                .service(v1::kpis::region_kpis)
                 .service(v1::dispatch::day_routes)
                 .service(v1::dispatch::get_route)
                 .service(v1::dispatch::change_route)

@@ -19,7 +19,7 @@ struct Assets;
 
 /// The demo region's place data (Kulon Progo's districts and villages) for the map's base
 /// layer, from the repository's `assets/` (MIT, licences there).
-const DISTRICTS: &str = include_str!("../../assets/kulon_progo_districts.geojson");
+const DISTRICTS: &str = crate::domain::DEMO_DISTRICTS;
 const VILLAGES: &str = include_str!("../../assets/kulon_progo_villages.geojson");
 
 /// `/console`, `/console/` and the page's files; the citizen's visit page `/v/{token}`.

@@ -135,3 +135,76 @@ pub fn next_scheduled(
         .first(conn)
         .optional()?)
 }
+
+/// A visit still to come on a team's route, in route order.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct RemainingStop {
+    pub request_id: i64,
+    pub lat: f64,
+    pub lon: f64,
+    pub planned_start: NaiveDateTime,
+    pub planned_end: NaiveDateTime,
+    pub window_start: NaiveDateTime,
+    pub window_end: NaiveDateTime,
+}
+
+/// The team's vehicle profile and the visits of its route of `date` still to come (scheduled),
+/// in route order; None when the team has no route that day.
+pub fn remaining_stops(
+    conn: &mut DbConnection,
+    team_id: i64,
+    date: chrono::NaiveDate,
+) -> DbResult<Option<(String, Vec<RemainingStop>)>> {
+    let route: Option<i64> = routes::table
+        .filter(routes::team_id.eq(team_id))
+        .filter(routes::date.eq(date))
+        .select(routes::id)
+        .first(conn)
+        .optional()?;
+    let Some(route_id) = route else {
+        return Ok(None);
+    };
+    let profile: String = teams::table
+        .find(team_id)
+        .select(teams::vehicle_profile)
+        .first(conn)?;
+    let stops = route_stops::table
+        .inner_join(visit_requests::table)
+        .filter(route_stops::route_id.eq(route_id))
+        .filter(visit_requests::status.eq(RequestStatus::Scheduled))
+        .order(route_stops::position.asc())
+        .select((
+            visit_requests::id,
+            visit_requests::lat,
+            visit_requests::lon,
+            route_stops::planned_start,
+            route_stops::planned_end,
+            route_stops::window_start,
+            route_stops::window_end,
+        ))
+        .load::<(
+            i64,
+            f64,
+            f64,
+            NaiveDateTime,
+            NaiveDateTime,
+            NaiveDateTime,
+            NaiveDateTime,
+        )>(conn)?
+        .into_iter()
+        .map(
+            |(request_id, lat, lon, planned_start, planned_end, window_start, window_end)| {
+                RemainingStop {
+                    request_id,
+                    lat,
+                    lon,
+                    planned_start,
+                    planned_end,
+                    window_start,
+                    window_end,
+                }
+            },
+        )
+        .collect();
+    Ok(Some((profile, stops)))
+}

@@ -8,6 +8,7 @@ pub mod dispatch;
 pub mod events;
 pub mod feed;
 pub mod fieldwork;
+pub mod kpis;
 pub mod outbox;
 pub mod personal;
 pub mod plans;

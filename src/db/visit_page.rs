@@ -1,6 +1,7 @@
 //! What the citizen's visit page reads about one request, in one snapshot: the request, its
 //! service, the region's zone, the citizen's language, the stop it is on now, and the latest
-//! "on the way" estimate the region's feed holds for it.
+//! "on the way" estimate the region's feed holds for it (re-estimated from the team's
+//! positions since, when there are any).
 
 use chrono::{NaiveDate, NaiveDateTime};
 use diesel::prelude::*;
@@ -11,7 +12,7 @@ use super::schema::{region_feed, route_stops, routes};
 use super::{accounts, DbConnection, DbResult};
 use crate::domain::{Language, LiveEventKind};
 
-/// How many of the region's latest "on the way" events are searched for the request's.
+/// How many of the region's latest "on the way" and re-estimate events are searched.
 const RECENT_ON_THE_WAY: i64 = 500;
 
 #[derive(Debug, Clone)]
@@ -49,25 +50,37 @@ pub fn read(conn: &mut DbConnection, request_id: i64) -> DbResult<VisitPage> {
         ))
         .first(conn)
         .optional()?;
-    let recent: Vec<String> = region_feed::table
+    // Newest first: an arrival re-estimated from the team's position after it set out
+    // (`eta_update`) replaces the one it gave when it set out (`on_the_way`).
+    let recent: Vec<(LiveEventKind, String)> = region_feed::table
         .filter(region_feed::region_id.eq(request.region_id))
-        .filter(region_feed::kind.eq(LiveEventKind::OnTheWay))
+        .filter(region_feed::kind.eq_any([LiveEventKind::OnTheWay, LiveEventKind::EtaUpdate]))
         .order(region_feed::seq.desc())
         .limit(RECENT_ON_THE_WAY)
-        .select(region_feed::payload)
+        .select((region_feed::kind, region_feed::payload))
         .load(conn)?;
-    let eta = recent.iter().find_map(|payload| {
-        let event: serde_json::Value = serde_json::from_str(payload).ok()?;
-        (event["request_id"].as_i64() == Some(request_id))
-            .then(|| {
-                event["eta"]
-                    .as_str()?
-                    .parse::<chrono::DateTime<chrono::Utc>>()
-                    .ok()
-            })
-            .flatten()
-            .map(|at| at.naive_utc())
-    });
+    let mut re_estimated = None;
+    let mut eta = None;
+    for (kind, payload) in &recent {
+        let Ok(event) = serde_json::from_str::<serde_json::Value>(payload) else {
+            continue;
+        };
+        match kind {
+            LiveEventKind::OnTheWay if event["request_id"].as_i64() == Some(request_id) => {
+                eta = re_estimated.or_else(|| instant(&event["eta"]));
+                break;
+            }
+            LiveEventKind::EtaUpdate if re_estimated.is_none() => {
+                re_estimated = event["stops"].as_array().and_then(|stops| {
+                    stops
+                        .iter()
+                        .find(|s| s["request_id"].as_i64() == Some(request_id))
+                        .and_then(|s| instant(&s["eta"]))
+                });
+            }
+            _ => {}
+        }
+    }
     Ok(VisitPage {
         stop: stop.map(|(date, window_start, window_end)| PlannedVisit {
             date,
@@ -80,4 +93,12 @@ pub fn read(conn: &mut DbConnection, request_id: i64) -> DbResult<VisitPage> {
         language,
         eta,
     })
+}
+
+fn instant(value: &serde_json::Value) -> Option<NaiveDateTime> {
+    value
+        .as_str()?
+        .parse::<chrono::DateTime<chrono::Utc>>()
+        .ok()
+        .map(|at| at.naive_utc())
 }

@@ -115,3 +115,55 @@ mod tests {
         assert!(Boundary::parse("b", "not json").is_err());
     }
 }
+
+/// Districts (kecamatan) by name, to say which one a place is in. The service knows the
+/// districts of the embedded place data ([`DEMO_DISTRICTS`], Kulon Progo); a place outside all
+/// of them is in none.
+#[derive(Debug, Clone)]
+pub struct Districts(Vec<(String, MultiPolygon<f64>)>);
+
+/// Kulon Progo's districts, from the repository's `assets/` (MIT, licences there).
+pub const DEMO_DISTRICTS: &str = include_str!("../../assets/kulon_progo_districts.geojson");
+
+impl Districts {
+    /// A GeoJSON FeatureCollection whose features carry their name in `nama` (or `name`).
+    pub fn parse(text: &str) -> Result<Self, Invalid> {
+        let invalid = |why: String| Invalid::new("districts", ErrorCode::InvalidBoundary, why);
+        let collection = match text
+            .parse::<geojson::GeoJson>()
+            .map_err(|e| invalid(format!("not GeoJSON: {e}")))?
+        {
+            geojson::GeoJson::FeatureCollection(fc) => fc,
+            _ => return Err(invalid("not a FeatureCollection".into())),
+        };
+        let mut districts = Vec::new();
+        for feature in collection.features {
+            let name = ["nama", "name"]
+                .iter()
+                .find_map(|key| feature.property(key).and_then(|v| v.as_str()))
+                .ok_or_else(|| invalid("a district has no name".into()))?
+                .to_string();
+            let geometry = feature
+                .geometry
+                .ok_or_else(|| invalid(format!("{name} has no geometry")))?;
+            let area = match geo::Geometry::<f64>::try_from(geometry)
+                .map_err(|e| invalid(format!("{name}: unreadable geometry: {e}")))?
+            {
+                geo::Geometry::Polygon(p) => MultiPolygon(vec![p]),
+                geo::Geometry::MultiPolygon(mp) => mp,
+                _ => return Err(invalid(format!("{name} is not an area"))),
+            };
+            districts.push((name, area));
+        }
+        Ok(Self(districts))
+    }
+
+    /// The name of the district `at` is in.
+    pub fn name_at(&self, at: Coordinates) -> Option<&str> {
+        let point = Point::new(at.lon, at.lat);
+        self.0
+            .iter()
+            .find(|(_, area)| area.contains(&point))
+            .map(|(name, _)| name.as_str())
+    }
+}

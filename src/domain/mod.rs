@@ -13,7 +13,7 @@ use std::str::FromStr;
 use serde::{Deserialize, Serialize};
 use utoipa::ToSchema;
 
-pub use area::{Boundary, BoundaryCache};
+pub use area::{Boundary, BoundaryCache, Districts, DEMO_DISTRICTS};
 pub use clock::RegionClock;
 pub use error_code::ErrorCode;
 pub use phone::PhoneNumber;
@@ -225,6 +225,8 @@ string_enum!(
         FieldReport => "field_report",
         OnTheWay => "on_the_way",
         Position => "position",
+        PlanProgress => "plan_progress",
+        EtaUpdate => "eta_update",
     }
 );
 

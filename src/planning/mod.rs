@@ -5,6 +5,7 @@
 pub mod budget;
 pub mod dispatch;
 pub mod draft;
+pub mod eta;
 pub mod runner;
 
 use std::collections::{HashMap, HashSet};

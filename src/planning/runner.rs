@@ -11,21 +11,26 @@
 
 use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
-use std::time::Duration;
+use std::time::{Duration, Instant};
 
 use chrono::NaiveDate;
+use serde_json::json;
+use tokio::sync::watch;
 use tokio::task::JoinHandle;
 
 use super::{build_problem, Draft, PlanInput};
 use crate::config::PlanningSettings;
 use crate::db::plans::{self, PlanBasis, PlanRow, Solved};
-use crate::db::{catalog, Claimant, Db, DbError};
-use crate::domain::RegionClock;
+use crate::db::{catalog, feed, lock_region, Claimant, Db, DbError};
+use crate::domain::{LiveEventKind, RegionClock};
 
 /// How often an idle runner looks for queued jobs.
 const POLL: Duration = Duration::from_millis(300);
 /// How often a solving runner looks at the stop flag.
 const TICK: Duration = Duration::from_millis(100);
+/// Fewest milliseconds between two `plan_progress` events of one solve: the search may improve
+/// hundreds of times a second, a console needs to see it twice.
+const PROGRESS_EVERY: Duration = Duration::from_millis(500);
 
 pub struct PlanRunner {
     stop: Arc<AtomicBool>,
@@ -227,16 +232,30 @@ async fn solve(
         ..Default::default()
     };
     let cancel = cancel.clone();
-    let solution = tokio::task::spawn_blocking(move || {
+    let requests = problem.jobs.len();
+    let (improved, seen) = watch::channel(None);
+    let solving = tokio::task::spawn_blocking(move || {
         let budget = crate::planning::budget::Deadline::new(limit, Some(&cancel));
-        let started = std::time::Instant::now();
-        let solution = jemput_planner::solve(&problem, &options, &budget);
+        let started = Instant::now();
+        // Only the newest improvement is kept; `report_progress` sends it at its own pace.
+        let listener = |better: &jemput_planner::Improvement| {
+            improved.send_replace(Some(SearchProgress {
+                elapsed: started.elapsed(),
+                cost: better.cost,
+                assigned: better.assigned,
+            }));
+        };
+        let solution = jemput_planner::solve_with_progress(&problem, &options, &budget, &listener);
         crate::metrics::global().observe_solve(started.elapsed());
         solution
-    })
-    .await
-    .map_err(|e| format!("the planner stopped abnormally: {e}"))?
-    .map_err(|e| format!("the planner refused the problem: {e}"))?;
+    });
+    let (solution, ()) = tokio::join!(
+        solving,
+        report_progress(db, plan.id, region_id, requests, seen)
+    );
+    let solution = solution
+        .map_err(|e| format!("the planner stopped abnormally: {e}"))?
+        .map_err(|e| format!("the planner refused the problem: {e}"))?;
     let clock = RegionClock::of_zone(&input.region.time_zone)
         .map_err(|e| format!("stored time zone unreadable: {}", e.message))?;
     let draft = Draft::of_solution(&input, &clock, &solution).map_err(|e| e.to_string())?;
@@ -244,4 +263,47 @@ async fn solve(
         draft_json: serde_json::to_string(&draft).map_err(|e| e.to_string())?,
         basis_json: serde_json::to_string(&basis).map_err(|e| e.to_string())?,
     })
+}
+
+/// The best plan a running search has found so far.
+#[derive(Debug, Clone, Copy)]
+struct SearchProgress {
+    elapsed: Duration,
+    cost: f64,
+    assigned: usize,
+}
+
+/// Appends the search's newest progress to the region's feed as `plan_progress`, at most once
+/// per [`PROGRESS_EVERY`], until the search ends (its sender is dropped). The feed is how a
+/// console on any instance hears it; the event is written under the region's lock like every
+/// feed row, in a transaction of its own, so it never waits for the plan's result.
+async fn report_progress(
+    db: &Db,
+    plan_id: i64,
+    region_id: i64,
+    requests: usize,
+    mut seen: watch::Receiver<Option<SearchProgress>>,
+) {
+    while seen.changed().await.is_ok() {
+        let Some(progress) = *seen.borrow_and_update() else {
+            continue;
+        };
+        let payload = json!({
+            "plan_id": plan_id,
+            "elapsed_ms": u64::try_from(progress.elapsed.as_millis()).unwrap_or(u64::MAX),
+            "best_cost": progress.cost,
+            "assigned": progress.assigned,
+            "requests": requests,
+        });
+        let written = db
+            .write(move |conn| {
+                lock_region(conn, region_id)?;
+                feed::append(conn, region_id, LiveEventKind::PlanProgress, &payload)
+            })
+            .await;
+        if let Err(e) = written {
+            tracing::warn!(plan = plan_id, error = %e, "could not report planning progress");
+        }
+        tokio::time::sleep(PROGRESS_EVERY).await;
+    }
 }

@@ -8,6 +8,7 @@ use serde_json::json;
 
 use crate::db::{feed, DbConnection, DbResult};
 use crate::domain::{Coordinates, EventAction, FieldEventKind, LiveEventKind, RequestStatus};
+use crate::planning::eta::StopEta;
 
 /// Routes of the region changed: `action` says how (`published`, `move`, `absent`,
 /// `stop_cancelled`…); `routes` are the new `(team, date, version)`s; `dates` the days touched.
@@ -91,6 +92,29 @@ pub fn position(
         LiveEventKind::Position,
         &json!({"account_id": account_id, "team_ids": team_ids, "at": utc(at),
                 "lat": location.lat, "lon": location.lon, "accuracy_m": accuracy_m}),
+    )?;
+    Ok(())
+}
+
+/// A team's remaining stops of `date`, their arrivals re-estimated from its newest position;
+/// `late`: after the promised window.
+pub fn eta_update(
+    conn: &mut DbConnection,
+    region_id: i64,
+    team_id: i64,
+    date: NaiveDate,
+    from_position_at: NaiveDateTime,
+    etas: &[StopEta],
+) -> DbResult<()> {
+    let stops: Vec<serde_json::Value> = etas
+        .iter()
+        .map(|e| json!({"request_id": e.request_id, "eta": utc(e.arrival), "late": e.late}))
+        .collect();
+    feed::append(
+        conn,
+        region_id,
+        LiveEventKind::EtaUpdate,
+        &json!({"team_id": team_id, "date": date, "at": utc(from_position_at), "stops": stops}),
     )?;
     Ok(())
 }

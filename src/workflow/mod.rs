@@ -15,6 +15,7 @@ pub mod audit;
 pub mod devices;
 pub mod field_reports;
 pub mod intake;
+pub mod kpis;
 pub mod live;
 mod notify;
 pub mod personal_data;

@@ -10,6 +10,7 @@ use serde_json::{json, Value};
 
 use crate::both_backends;
 use crate::helpers::{spawn, spawn_second_instance, Backend, TestApp, WATES};
+use crate::plans::{days, finished, team};
 use crate::rebalancing::{change, crew, day_routes, route_of, stop_ids};
 
 /// One server-sent event.
@@ -460,7 +461,186 @@ async fn the_stream_ends_when_its_token_expires(backend: Backend) {
     assert!(console.ends_within(Duration::from_secs(8)).await);
 }
 
+/// A running plan reports its search on the region's stream: `plan_progress` events with the
+/// time spent, the best cost so far (falling) and the visits it places, the last one being the
+/// plan the draft holds.
+async fn a_running_plan_streams_its_progress(backend: Backend) {
+    let app = spawn(backend).await;
+    let admin = app.admin().await;
+    let region = app.region(&admin, "Kulon Progo").await;
+    team(&app, &region, "Tim Wates", json!(["adminduk"])).await;
+    let citizen = app.citizen("081200000141").await;
+    for _ in 0..4 {
+        app.create_request(&citizen, &region).await;
+    }
+    let mut console = Stream::open(&app, region.id, &region.coordinator, None).await;
+    assert_eq!(console.next().await.unwrap().kind, "ready");
+    let r = app
+        .post(
+            "/v1/plans",
+            Some(&region.coordinator),
+            json!({"dates": days(2, 4), "time_limit_seconds": 1}),
+        )
+        .await;
+    assert_eq!(r.status, 202, "{}", r.body);
+    let plan_id = r.id();
+    let plan = finished(&app, &region.coordinator, plan_id).await;
+    assert_eq!(plan["status"], "done", "{plan}");
+
+    let mut reports = Vec::new();
+    while let Some(event) = console.next_within(Duration::from_secs(2)).await {
+        assert_eq!(event.kind, "plan_progress", "{event:?}");
+        reports.push(event.data);
+    }
+    assert!(!reports.is_empty());
+    for report in &reports {
+        assert_eq!(report["plan_id"], plan_id, "{report}");
+        assert_eq!(report["requests"], 4, "{report}");
+        assert!(report["elapsed_ms"].as_u64().is_some(), "{report}");
+    }
+    for pair in reports.windows(2) {
+        assert!(pair[1]["elapsed_ms"].as_u64() >= pair[0]["elapsed_ms"].as_u64());
+        assert!(pair[1]["best_cost"].as_f64() < pair[0]["best_cost"].as_f64());
+    }
+    let last = reports.last().unwrap();
+    assert_eq!(last["assigned"], plan["draft"]["kpis"]["visits"], "{last}");
+    assert_eq!(last["assigned"], 4, "{last}");
+}
+
+/// An officer's position re-estimates the arrivals at the team's remaining stops of the day
+/// (`eta_update`, late ones flagged); the citizen's page of the team's next visit shows it.
+async fn positions_re_estimate_arrivals_and_the_visit_page_shows_them(backend: Backend) {
+    use jemput::db::schema::{route_stops, routes};
+
+    let app = spawn(backend).await;
+    let crew = crew(&app, 4).await;
+    let region = crew.region.id;
+    let route = route_of(&day_routes(&app, &crew, &crew.day).await, crew.team_a).clone();
+    let stops = stop_ids(&route);
+    // The route is today's (the plan put it on a later day; positions are of now).
+    let today = chrono::Utc::now()
+        .with_timezone(&chrono_tz::Asia::Jakarta)
+        .date_naive();
+    let route_id = route["id"].as_i64().unwrap();
+    app.db
+        .write(move |conn| {
+            diesel::update(routes::table.find(route_id))
+                .set(routes::date.eq(today))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let mut console = Stream::open(&app, region, &crew.region.coordinator, None).await;
+    assert_eq!(console.next().await.unwrap().kind, "ready");
+
+    let r = positions(
+        &app,
+        &crew.region.officer,
+        json!([{"client_position_id": "p1", "at": now(), "lat": WATES.0, "lon": WATES.1}]),
+    )
+    .await;
+    assert_eq!(results(&r), ["stored"]);
+    let update = console.until("eta_update").await.pop().unwrap().data;
+    assert_eq!(update["team_id"], crew.team_a, "{update}");
+    assert_eq!(update["date"], today.to_string(), "{update}");
+    let estimated: Vec<i64> = update["stops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["request_id"].as_i64().unwrap())
+        .collect();
+    assert_eq!(estimated, stops, "{update}");
+    let etas: Vec<String> = update["stops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["eta"].as_str().unwrap().to_string())
+        .collect();
+    assert!(etas.windows(2).all(|w| w[0] <= w[1]), "{update}");
+    // The windows are days ahead: nothing is late yet.
+    assert!(update["stops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .all(|s| s["late"] == false));
+
+    // The last stop's window closed an hour ago: the next estimate flags it.
+    let last = *stops.last().unwrap();
+    let closed = chrono::Utc::now().naive_utc() - chrono::Duration::hours(1);
+    app.db
+        .write(move |conn| {
+            diesel::update(route_stops::table.filter(route_stops::request_id.eq(last)))
+                .set(route_stops::window_end.eq(closed))
+                .execute(conn)?;
+            Ok(())
+        })
+        .await
+        .unwrap();
+    let r = positions(
+        &app,
+        &crew.region.officer,
+        json!([{"client_position_id": "p2", "at": now(), "lat": WATES.0, "lon": WATES.1}]),
+    )
+    .await;
+    assert_eq!(results(&r), ["stored"]);
+    let update = console.until("eta_update").await.pop().unwrap().data;
+    let flags: Vec<bool> = update["stops"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|s| s["late"].as_bool().unwrap())
+        .collect();
+    assert_eq!(flags, [false, false, false, true], "{update}");
+
+    // The first visit is done: the next citizen hears the team is coming. The estimate it
+    // gave was of the plan's day; the page shows the one from the team's position instead.
+    let r = app
+        .post(
+            "/v1/me/events",
+            Some(&crew.region.officer),
+            json!({"events": [{"id": "done-1", "kind": "completed", "request_id": stops[0], "at": now()}]}),
+        )
+        .await;
+    assert_eq!(r.status, 200, "{}", r.body);
+    let r = positions(
+        &app,
+        &crew.region.officer,
+        json!([{"client_position_id": "p3", "at": now(), "lat": -7.8700, "lon": 110.1700}]),
+    )
+    .await;
+    assert_eq!(results(&r), ["stored"]);
+    let update = console.until("eta_update").await.pop().unwrap().data;
+    assert_eq!(update["stops"][0]["request_id"], stops[1], "{update}");
+    let eta: chrono::DateTime<chrono::Utc> =
+        update["stops"][0]["eta"].as_str().unwrap().parse().unwrap();
+    let local = eta
+        .with_timezone(&chrono_tz::Asia::Jakarta)
+        .format("%H:%M")
+        .to_string();
+    let link = app
+        .get(
+            &format!("/v1/requests/{}/visit-link", stops[1]),
+            &crew.citizen,
+        )
+        .await;
+    let url = link.body["url"].as_str().unwrap();
+    let html = app
+        .client
+        .get(format!("{}{url}", app.base))
+        .send()
+        .await
+        .unwrap()
+        .text()
+        .await
+        .unwrap();
+    assert!(html.contains("Perkiraan tiba"), "{html}");
+    assert!(html.contains(&format!("{local} WIB")), "{local}: {html}");
+}
+
 both_backends!(
+    positions_re_estimate_arrivals_and_the_visit_page_shows_them,
+    a_running_plan_streams_its_progress,
     the_stream_ends_when_its_token_expires,
     a_console_on_one_instance_hears_another,
     stream_carries_route_changes_reports_and_positions_and_resumes,

@@ -19,6 +19,7 @@ mod http;
 mod hygiene;
 mod instances;
 mod journey;
+mod kpis;
 mod limits;
 mod live;
 mod metrics;

@@ -1,11 +1,11 @@
 """The coordinator console in headless Chromium against a real `jemput serve --demo`.
 
-A coordinator signs in, plans, watches the progress, publishes, moves a stop to another team
+A coordinator signs in, plans, watches the search's progress arrive on the stream, publishes, moves a stop to another team
 with the keyboard, reads the API's preview and applies it; the API shows the change; a second
 browser session sees it arrive over the live stream; an officer's positions (sent through the
 API, as the phone does) move the team's marker; a team reports a visit done and the next
-citizen's visit page shows it on its way with an expected arrival; the page switches to
-English. Screenshots go
+citizen's visit page shows it on its way with an expected arrival; the KPI tab counts the
+visit done; the page switches to English. Screenshots go
 to docs/screenshots/. Usage: console_test.py BINARY (run by tests/browser/run.sh).
 """
 
@@ -106,12 +106,13 @@ def scenario(base):
         coordinator.on("pageerror", lambda e: errors.append(str(e)))
         sign_in(coordinator, base)
 
-        # Plan two days with a 3 s limit; the progress shows while the planner runs.
+        # Plan two days with a 3 s limit; the search's best so far streams in while it runs.
         coordinator.get_by_label("Jumlah hari").fill("2")
         coordinator.get_by_label("Batas waktu (detik)").fill("3")
         coordinator.get_by_role("button", name="Buat rencana").click()
         expect(coordinator.locator("#plan-progress")).to_be_visible()
-        expect(coordinator.locator("#plan-status")).to_contain_text("Sedang merencanakan", timeout=20000)
+        expect(coordinator.locator("#plan-status")).to_contain_text("Terbaik sejauh ini", timeout=20000)
+        assert float(coordinator.locator("#plan-status").get_attribute("data-best-cost")) > 0
         coordinator.screenshot(path=str(SHOTS / "console-planning.png"))
         publish = coordinator.get_by_role("button", name="Terbitkan")
         expect(publish).to_be_visible(timeout=60000)
@@ -192,6 +193,15 @@ def scenario(base):
         expect(phone.locator("body")).to_contain_text("Tim sedang dalam perjalanan")
         expect(phone.locator("body")).to_contain_text("Perkiraan tiba")
         phone.screenshot(path=str(SHOTS / "visit-page.png"))
+
+        # The KPI tab counts the visit just done, in a plain SVG chart and the district table.
+        coordinator.get_by_role("tab", name="KPI").click()
+        coordinator.get_by_label("Sampai").fill(day)
+        coordinator.get_by_role("button", name="Tampilkan").click()
+        expect(coordinator.locator("#kpi-summary")).to_contain_text("1 dilayani", timeout=15000)
+        expect(coordinator.locator('#kpi-served-chart rect[data-value="1"]')).to_have_count(1)
+        expect(coordinator.locator("#kpi-districts tr").first).to_be_visible()
+        coordinator.screenshot(path=str(SHOTS / "console-kpis.png"))
 
         # English on request.
         coordinator.get_by_label("Bahasa").select_option("en")

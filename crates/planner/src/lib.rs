@@ -32,7 +32,8 @@ pub use solution::{
     UnassignedJob, UnassignedReason,
 };
 pub use solver::{
-    Budget, SolveOptions, Unlimited, DEFAULT_ITERATIONS, EXCHANGE_EVERY, STALL_MIN_ITERATIONS,
+    Budget, Improvement, Progress, Silent, SolveOptions, Unlimited, DEFAULT_ITERATIONS,
+    EXCHANGE_EVERY, STALL_MIN_ITERATIONS,
 };
 pub use travel::{Euclidean, GreatCircle, MatrixTravel, TravelModel};
 
@@ -58,11 +59,22 @@ pub fn solve(
     options: &SolveOptions,
     budget: &dyn Budget,
 ) -> Result<Solution, ProblemError> {
+    solve_with_progress(problem, options, budget, &Silent)
+}
+
+/// [`solve`], telling `progress` each time the best plan improves (the first plan included).
+/// The plan is the same as [`solve`]'s: the listener cannot steer the search.
+pub fn solve_with_progress(
+    problem: &Problem,
+    options: &SolveOptions,
+    budget: &dyn Budget,
+    progress: &dyn Progress,
+) -> Result<Solution, ProblemError> {
     problem.validate()?;
     let Some(selection) = backlog::select(problem) else {
-        return solve_whole(problem, options, budget);
+        return solve_whole(problem, options, budget, progress);
     };
-    let mut solution = solve_whole(&selection.problem, options, budget)?;
+    let mut solution = solve_whole(&selection.problem, options, budget, progress)?;
     solution.unassigned.extend(selection.left_out);
     solution.kpis.jobs = problem.jobs.len();
     solution.kpis.unassigned = solution.unassigned.len();
@@ -74,10 +86,12 @@ fn solve_whole(
     problem: &Problem,
     options: &SolveOptions,
     budget: &dyn Budget,
+    progress: &dyn Progress,
 ) -> Result<Solution, ProblemError> {
     let model = Model::compile(problem);
     let mut search = Search::new(&model, options.seed);
     let initial = search.construct();
+    progress.improved(&initial.improvement(&model, 0));
     let initial_cost = initial.cost;
     let iteration_limit = options
         .iteration_limit
@@ -96,6 +110,7 @@ fn solve_whole(
                 iteration_limit,
                 options.stop_when_stalled,
                 budget,
+                progress,
             );
             let iterations = walk.iteration;
             (
@@ -104,15 +119,7 @@ fn solve_whole(
                 stopped.unwrap_or(StopReason::IterationLimit),
             )
         }
-        Some(_) => parallel::improve(
-            &model,
-            &initial,
-            options.seed,
-            threads,
-            iteration_limit,
-            options.stop_when_stalled,
-            budget,
-        ),
+        Some(_) => parallel::improve(&model, &initial, options, iteration_limit, budget, progress),
     };
     let mut solution = report(problem, &model, &best);
     solution.hotspots = cluster::hotspots(

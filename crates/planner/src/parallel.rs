@@ -12,7 +12,9 @@ use std::sync::{Barrier, Mutex, PoisonError};
 use crate::model::Model;
 use crate::rng::Rng;
 use crate::solution::StopReason;
-use crate::solver::{stalled, Budget, Search, State, EXCHANGE_EVERY};
+use crate::solver::{
+    stalled, Budget, Progress, Search, Silent, SolveOptions, State, EXCHANGE_EVERY,
+};
 
 /// What one thread posts at a meeting.
 struct Post {
@@ -54,17 +56,19 @@ fn thread_seed(seed: u64, thread: usize) -> u64 {
     }
 }
 
-/// Improve `initial` on `threads` threads; returns the best plan, the iterations over all
+/// Improve `initial` on `options.threads` threads (seeded from `options.seed`, stopping when
+/// stalled if `options.stop_when_stalled`); returns the best plan, the iterations over all
 /// threads and why the search ended.
 pub(crate) fn improve(
     model: &Model,
     initial: &State,
-    seed: u64,
-    threads: usize,
+    options: &SolveOptions,
     iteration_limit: u64,
-    stop_when_stalled: bool,
     budget: &dyn Budget,
+    progress: &dyn Progress,
 ) -> (State, u64, StopReason) {
+    let (seed, threads) = (options.seed, options.threads.max(1));
+    let stop_when_stalled = options.stop_when_stalled;
     let posts: Mutex<Vec<Option<Post>>> = Mutex::new((0..threads).map(|_| None).collect());
     let barrier = Barrier::new(threads);
     let ends: Vec<(u64, Option<StopReason>)> = std::thread::scope(|scope| {
@@ -81,7 +85,8 @@ pub(crate) fn improve(
                     let mut pause = 0;
                     loop {
                         pause += EXCHANGE_EVERY;
-                        let stopped = search.walk(&mut walk, pause, iteration_limit, false, budget);
+                        let stopped =
+                            search.walk(&mut walk, pause, iteration_limit, false, budget, &Silent);
                         {
                             let mut posts = posts.lock().unwrap_or_else(PoisonError::into_inner);
                             posts[k] = Some(Post {
@@ -97,6 +102,11 @@ pub(crate) fn improve(
                                 if best.cost < shared_cost - 1e-9 {
                                     shared_cost = best.cost;
                                     shared_improved_at = pause;
+                                    // Every thread saw the same improvement: one tells it.
+                                    if k == 0 {
+                                        let done = pause * threads as u64;
+                                        progress.improved(&best.improvement(model, done));
+                                    }
                                 }
                                 if best.cost < walk.best.cost - 1e-9 {
                                     walk.adopt(best);

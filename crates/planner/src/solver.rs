@@ -74,6 +74,36 @@ impl<F: Fn() -> f64 + Sync> Budget for F {
     }
 }
 
+/// The search found a better plan than any before: what a caller may show while it waits.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Improvement {
+    /// Ruin-and-recreate iterations done so far (0: the first plan, before any).
+    pub iteration: u64,
+    pub cost: f64,
+    /// Visits on routes.
+    pub assigned: usize,
+}
+
+/// Told each time the search improves on its best plan. It only listens: nothing it does can
+/// change the search, so a solve gives the same plan with or without one.
+pub trait Progress: Sync {
+    fn improved(&self, improvement: &Improvement);
+}
+
+/// Nobody listening.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Silent;
+
+impl Progress for Silent {
+    fn improved(&self, _: &Improvement) {}
+}
+
+impl<F: Fn(&Improvement) + Sync> Progress for F {
+    fn improved(&self, improvement: &Improvement) {
+        self(improvement);
+    }
+}
+
 const NONE: u32 = u32::MAX;
 /// SISR: average number of removed tasks, longest string, split-string chance.
 const AVERAGE_REMOVED: f64 = 10.0;
@@ -122,6 +152,23 @@ impl State {
                 .iter()
                 .map(|&t| model.tasks[t as usize].unassigned_cost)
                 .sum::<f64>()
+    }
+
+    pub(crate) fn improvement(&self, model: &Model, iteration: u64) -> Improvement {
+        let assigned = self
+            .routes
+            .iter()
+            .flat_map(|r| &r.nodes)
+            .map(|node| match node {
+                Node::Task(t) => model.tasks[*t as usize].jobs.len(),
+                Node::Break(_) => 0,
+            })
+            .sum();
+        Improvement {
+            iteration,
+            cost: self.cost,
+            assigned,
+        }
     }
 
     /// Copy the routes named in `dirty` (and everything small) from `source`.
@@ -454,6 +501,7 @@ impl<'m> Search<'m> {
         iteration_limit: u64,
         stop_stalled: bool,
         budget: &dyn Budget,
+        listener: &dyn Progress,
     ) -> Option<StopReason> {
         let model = self.model;
         while walk.iteration < pause {
@@ -479,6 +527,7 @@ impl<'m> Search<'m> {
                 if walk.current.cost < walk.best.cost - 1e-9 {
                     walk.best.clone_from(&walk.current);
                     walk.improved_at = walk.iteration + 1;
+                    listener.improved(&walk.best.improvement(model, walk.improved_at));
                 }
             } else {
                 walk.work.sync_from(&walk.current, &walk.dirty);

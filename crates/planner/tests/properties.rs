@@ -3,7 +3,11 @@
 #![expect(clippy::unwrap_used, reason = "tests")]
 
 use jemput_planner::checker::check;
-use jemput_planner::{evaluate, solve, Problem, SolveOptions, Stop, Unlimited};
+use std::sync::Mutex;
+
+use jemput_planner::{
+    evaluate, solve, solve_with_progress, Improvement, Problem, SolveOptions, Stop, Unlimited,
+};
 use proptest::prelude::*;
 use serde_json::{json, Value};
 
@@ -186,5 +190,30 @@ proptest! {
         solution.late = late;
         let report = check(&problem, &solution);
         prop_assert!(report.is_feasible(), "{:#?}", report.violations);
+    }
+
+    #[test]
+    fn a_progress_listener_sees_each_better_plan_and_changes_nothing(
+        problem in problem_strategy(),
+        seed in 0u64..1000,
+    ) {
+        let options = SolveOptions { iteration_limit: Some(150), seed, ..SolveOptions::default() };
+        let seen: Mutex<Vec<Improvement>> = Mutex::new(Vec::new());
+        let listened = solve_with_progress(&problem, &options, &Unlimited, &|i: &Improvement| {
+            seen.lock().unwrap().push(*i);
+        })
+        .unwrap();
+        let plain = solve(&problem, &options, &Unlimited).unwrap();
+        prop_assert_eq!(&listened, &plain);
+        let seen = seen.into_inner().unwrap();
+        prop_assert!(!seen.is_empty());
+        prop_assert_eq!(seen[0].iteration, 0);
+        for pair in seen.windows(2) {
+            prop_assert!(pair[1].cost < pair[0].cost);
+            prop_assert!(pair[1].iteration > pair[0].iteration);
+        }
+        let last = seen[seen.len() - 1];
+        prop_assert!((last.cost - listened.search.final_cost).abs() < 1e-9);
+        prop_assert_eq!(last.assigned, listened.kpis.assigned);
     }
 }

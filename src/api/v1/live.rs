@@ -204,7 +204,11 @@ pub async fn record_positions(
 /// The region's live feed as server-sent events (coordinators of the region, admins):
 /// `route_changed` (`{action, dates, routes: [{team_id, date, version}]}`: reload those days),
 /// `field_report` (`{team_id, request_id, report, status, at}`), `on_the_way` (`{team_id,
-/// request_id, eta}`) and `position` (`{account_id, team_ids, at, lat, lon, accuracy_m}`).
+/// request_id, eta}`), `position` (`{account_id, team_ids, at, lat, lon, accuracy_m}`) and,
+/// at most twice a second while a plan runs, `plan_progress` (`{plan_id, elapsed_ms,
+/// best_cost, assigned, requests}`: the search's best plan so far), and after an officer's
+/// newest position `eta_update` (`{team_id, date, at, stops: [{request_id, eta, late}]}`: the
+/// arrivals at the team's remaining stops of the day, estimated again from that position).
 /// Each event has an `id:`; reconnect with `Last-Event-ID` to get every event after it (the
 /// stream ends when the access token expires: reconnect with a fresh one). The
 /// first event, `ready` (`{region_id, last_event_id}`), carries the id to resume from when

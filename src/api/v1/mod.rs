@@ -6,6 +6,7 @@ pub mod auth;
 pub mod catalog;
 pub mod devices;
 pub mod dispatch;
+pub mod kpis;
 pub mod live;
 pub mod me;
 pub mod plans;

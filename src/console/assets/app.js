@@ -3,6 +3,7 @@
 
 import { ApiError, call, follow, get, signIn, signOut, signedIn } from './api.js';
 import { language, setLanguage, t } from './i18n.js';
+import { barChart, columnChart } from './charts.js';
 import { BoardMap } from './map.js';
 import { renderTimeline } from './timeline.js';
 
@@ -15,6 +16,10 @@ const state = {
   requests: [],
   day: null,
   plan: null,
+  // The newest `plan_progress` event of the plan being watched.
+  progress: null,
+  // Arrivals re-estimated from the teams' positions: request id → {at: 'HH:MM', late}.
+  etas: new Map(),
   map: null,
   moving: null,
 };
@@ -76,6 +81,8 @@ async function start() {
   state.teams = new Map(teams.map((team) => [team.id, team]));
   $('absent-team').replaceChildren(...teams.map((team) => new Option(team.name, team.id)));
   $('day').value = regionDay(1);
+  $('kpi-from').value = regionDay(-13);
+  $('kpi-to').value = regionDay(7);
   $('plan-from').value = regionDay(1);
   follow(state.region.id, onLive, (up) => {
     const el = $('live-state');
@@ -110,7 +117,7 @@ async function loadDay() {
 function renderDay() {
   const day = state.day;
   state.map.showRoutes(day.routes, state.teams);
-  renderTimeline($('timeline'), day, state.teams, openMove);
+  renderTimeline($('timeline'), day, state.teams, openMove, state.etas);
   renderKpis();
 }
 
@@ -171,6 +178,48 @@ function renderUnassigned() {
   }));
 }
 
+// ---- KPIs ----------------------------------------------------------------------------------
+
+let kpiReport = null;
+
+async function loadKpis() {
+  try {
+    kpiReport = await get(`/v1/regions/${state.region.id}/kpis?from=${$('kpi-from').value}&to=${$('kpi-to').value}`);
+    renderKpiTab();
+  } catch (error) {
+    fail(error);
+  }
+}
+
+const oneDecimal = (x) => (x === null || x === undefined ? '–' : x.toFixed(1));
+
+function renderKpiTab() {
+  const report = kpiReport;
+  if (!report) return;
+  const total = report.total;
+  $('kpi-summary').textContent = t('kpi_summary', {
+    served: total.served,
+    mean: oneDecimal(total.wait_days_mean),
+    p90: total.wait_days_p90 ?? '–',
+    missed: total.deadlines_missed,
+    kmv: oneDecimal(total.km_per_visit),
+  });
+  const days = report.days.map((d) => ({
+    label: d.date.slice(8),
+    value: d.served,
+    tip: `${d.date}: ${d.served} · ${t('kpi_missed')} ${d.deadlines_missed} · ${oneDecimal(d.km_per_visit)} km`,
+  }));
+  $('kpi-served-chart').replaceChildren(columnChart(t('kpi_served_per_day'), days, { labelEvery: Math.ceil(days.length / 14) }));
+  const reasons = report.unassigned_by_reason.map((r) => ({ label: r.reason, value: r.count }));
+  $('kpi-reasons-chart').replaceChildren(reasons.length ? barChart(t('kpi_reasons'), reasons) : Object.assign(document.createElement('p'), { textContent: t('none') }));
+  $('kpi-districts').replaceChildren(...report.districts.map((d) => {
+    const tr = document.createElement('tr');
+    const cells = [d.district ?? t('outside'), d.served, `${oneDecimal(d.wait_days_mean)} / ${d.wait_days_p90 ?? '–'}`, d.deadlines_missed, d.unassigned];
+    tr.replaceChildren(...cells.map((c) => Object.assign(document.createElement('td'), { textContent: String(c) })));
+    return tr;
+  }));
+}
+
 // ---- planning ------------------------------------------------------------------------------
 
 async function startPlan() {
@@ -182,6 +231,7 @@ async function startPlan() {
     $('plan-publish').hidden = true;
     const { data } = await call('POST', '/v1/plans', { ...regionBody(), dates, time_limit_seconds: limit });
     state.plan = data;
+    state.progress = null;
     $('plan-progress').hidden = false;
     watchPlan(data.id);
   } catch (error) {
@@ -197,7 +247,8 @@ async function watchPlan(id) {
   if (plan.status === 'queued' || plan.status === 'running') {
     const elapsed = plan.started_at ? (Date.now() - Date.parse(plan.started_at)) / 1000 : 0;
     progress.value = Math.min(elapsed / plan.time_limit_seconds, 1);
-    status.textContent = plan.status === 'queued' ? t('plan_queued') : t('plan_running', { s: elapsed.toFixed(0) });
+    if (plan.status === 'queued') status.textContent = t('plan_queued');
+    else if (!state.progress) status.textContent = t('plan_running', { s: elapsed.toFixed(0) });
     setTimeout(() => watchPlan(id), 500);
     return;
   }
@@ -349,6 +400,19 @@ function onLive(kind, data) {
     if (request) request.status = data.status;
     say(t('field_report', { id: data.request_id, report: data.report }));
     renderRequests();
+  } else if (kind === 'plan_progress' && data.plan_id === state.plan?.id && !state.plan.draft) {
+    state.progress = data;
+    $('plan-status').textContent = t('plan_best', {
+      s: (data.elapsed_ms / 1000).toFixed(1),
+      assigned: data.assigned,
+      requests: data.requests,
+      cost: Math.round(data.best_cost).toLocaleString(language()),
+    });
+    $('plan-status').dataset.bestCost = String(data.best_cost);
+  } else if (kind === 'eta_update' && data.date === $('day').value) {
+    const clock = new Intl.DateTimeFormat('en-GB', { timeZone: state.region.time_zone, hour: '2-digit', minute: '2-digit', hourCycle: 'h23' });
+    for (const stop of data.stops) state.etas.set(stop.request_id, { at: clock.format(new Date(stop.eta)), late: stop.late });
+    if (state.day) renderTimeline($('timeline'), state.day, state.teams, openMove, state.etas);
   } else if (kind === 'position') {
     const teamId = data.team_ids[0];
     const team = state.teams.get(teamId);
@@ -359,10 +423,11 @@ function onLive(kind, data) {
 // ---- wiring --------------------------------------------------------------------------------
 
 function selectTab(which) {
-  for (const name of ['requests', 'unassigned']) {
+  for (const name of ['requests', 'unassigned', 'kpis']) {
     $(`tab-${name}`).setAttribute('aria-selected', String(name === which));
     $(`pane-${name}`).hidden = name !== which;
   }
+  if (which === 'kpis' && !kpiReport) loadKpis();
 }
 
 function wire() {
@@ -372,6 +437,7 @@ function wire() {
     if (state.day) {
       renderDay();
       renderRequests();
+      renderKpiTab();
     }
   });
   $('sign-in').addEventListener('submit', onSignIn);
@@ -384,6 +450,8 @@ function wire() {
   $('status-filter').addEventListener('change', renderRequests);
   $('tab-requests').addEventListener('click', () => selectTab('requests'));
   $('tab-unassigned').addEventListener('click', () => selectTab('unassigned'));
+  $('tab-kpis').addEventListener('click', () => selectTab('kpis'));
+  $('kpi-load').addEventListener('click', loadKpis);
   $('plan-start').addEventListener('click', startPlan);
   $('plan-publish').addEventListener('click', publishPlan);
   $('move-preview').addEventListener('click', previewMove);

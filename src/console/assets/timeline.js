@@ -10,7 +10,8 @@ const minutes = (hhmm) => {
   return h * 60 + m;
 };
 
-export function renderTimeline(container, day, teams, onChoose) {
+/// `etas`: request id → {at: 'HH:MM' local, late} re-estimated from the team's position.
+export function renderTimeline(container, day, teams, onChoose, etas = new Map()) {
   container.replaceChildren();
   const routes = day ? day.routes : [];
   const times = routes.flatMap((r) => [minutes(r.leave), minutes(r.back)]);
@@ -73,13 +74,22 @@ export function renderTimeline(container, day, teams, onChoose) {
         place(window, minutes(stop.window[0]), minutes(stop.window[1]));
         track.append(window);
         const late = from > minutes(stop.window[1]);
+        const eta = etas.get(stop.request_id);
+        if (eta) {
+          const mark = document.createElement('span');
+          mark.className = `tl-eta${eta.late ? ' at-risk' : ''}`;
+          mark.dataset.request = String(stop.request_id);
+          place(mark, minutes(eta.at), minutes(eta.at));
+          mark.title = `${t('eta')} ${eta.at}`;
+          track.append(mark);
+        }
         const block = document.createElement('button');
         block.type = 'button';
-        block.className = `tl-visit team-${team.id % 8} st-${stop.status}${late ? ' late' : ''}${stop.pinned ? ' pinned' : ''}`;
+        block.className = `tl-visit team-${team.id % 8} st-${stop.status}${late ? ' late' : ''}${eta?.late ? ' late-risk' : ''}${stop.pinned ? ' pinned' : ''}`;
         block.textContent = String(i + 1);
         block.draggable = true;
         block.dataset.request = String(stop.request_id);
-        block.setAttribute('aria-label', `${t('stop')} ${i + 1}, #${stop.request_id}, ${team.name}, ${t('planned')} ${stop.planned_start}–${stop.planned_end}, ${t('window')} ${stop.window[0]}–${stop.window[1]}${late ? `, ${t('late')}` : ''}${stop.pinned ? `, ${t('pinned')}` : ''}`);
+        block.setAttribute('aria-label', `${t('stop')} ${i + 1}, #${stop.request_id}, ${team.name}, ${t('planned')} ${stop.planned_start}–${stop.planned_end}, ${t('window')} ${stop.window[0]}–${stop.window[1]}${late ? `, ${t('late')}` : ''}${eta ? `, ${t('eta')} ${eta.at}${eta.late ? ` (${t('late_risk')})` : ''}` : ''}${stop.pinned ? `, ${t('pinned')}` : ''}`);
         block.title = block.getAttribute('aria-label');
         block.addEventListener('click', () => onChoose(stop.request_id, null));
         block.addEventListener('dragstart', (e) => e.dataTransfer.setData('text/plain', String(stop.request_id)));
