@@ -327,7 +327,6 @@ async fn one_plan_per_region_at_a_time(backend: Backend) {
         )
         .await;
     assert_eq!(r.status, 202, "{}", r.body);
-    // Once it is done, the first region plans again.
     app.db
         .write(move |conn| {
             use diesel::prelude::*;
@@ -339,14 +338,21 @@ async fn one_plan_per_region_at_a_time(backend: Backend) {
         })
         .await
         .unwrap();
-    let r = app
-        .post(
+    // Once it is done, the first region plans again; asked six times at once, exactly one
+    // plan is queued (the region's lock orders them) and the rest are told which.
+    let answers = join_all((0..6).map(|_| {
+        app.post(
             "/v1/plans",
             Some(&region.coordinator),
             json!({"dates": dates, "time_limit_seconds": 1}),
         )
-        .await;
-    assert_eq!(r.status, 202, "{}", r.body);
+    }))
+    .await;
+    let statuses: Vec<_> = answers.iter().map(|r| r.status).collect();
+    assert_eq!(statuses.iter().filter(|&&s| s == 202).count(), 1, "{statuses:?}");
+    for r in answers.iter().filter(|r| r.status != 202) {
+        r.assert_error(409, "plan_in_progress", None);
+    }
 }
 
 /// With one re-plan slot, previews asked at once beyond it are refused with 429 while the
