@@ -6,7 +6,8 @@ browser session sees it arrive over the live stream; an officer's positions (sen
 API, as the phone does) move the team's marker; a team reports a visit done and the next
 citizen's visit page shows it on its way with an expected arrival; the KPI tab counts the
 visit done; the page switches to English. Screenshots go
-to docs/screenshots/. Usage: console_test.py BINARY (run by tests/browser/run.sh).
+to target/browser-screenshots/ (to docs/screenshots/ with UPDATE_SCREENSHOTS=1). Usage:
+console_test.py BINARY (run by tests/browser/run.sh).
 """
 
 import json
@@ -23,7 +24,13 @@ from pathlib import Path
 from playwright.sync_api import expect, sync_playwright
 
 ROOT = Path(__file__).resolve().parents[2]
-SHOTS = ROOT / "docs" / "screenshots"
+# The README's screenshots are refreshed only when asked (UPDATE_SCREENSHOTS=1), so a test
+# run leaves the working tree as it was; otherwise they go under target/.
+SHOTS = (
+    ROOT / "docs" / "screenshots"
+    if os.environ.get("UPDATE_SCREENSHOTS") == "1"
+    else ROOT / "target" / "browser-screenshots"
+)
 PASSWORD = "jemput-demo-2026"
 CHROMIUM_ARGS = [
     "--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
