@@ -349,7 +349,11 @@ async fn one_plan_per_region_at_a_time(backend: Backend) {
     }))
     .await;
     let statuses: Vec<_> = answers.iter().map(|r| r.status).collect();
-    assert_eq!(statuses.iter().filter(|&&s| s == 202).count(), 1, "{statuses:?}");
+    assert_eq!(
+        statuses.iter().filter(|&&s| s == 202).count(),
+        1,
+        "{statuses:?}"
+    );
     for r in answers.iter().filter(|r| r.status != 202) {
         r.assert_error(409, "plan_in_progress", None);
     }
