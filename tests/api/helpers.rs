@@ -267,22 +267,7 @@ async fn spawn_inner(
     let seed_db = db.clone();
     tokio::task::spawn_blocking(move || {
         let mut conn = seed_db.get().expect("conn");
-        accounts::insert(
-            &mut conn,
-            &Actor::default(),
-            NewAccount {
-                role: jemput::domain::Role::Admin,
-                region_id: None,
-                phone: None,
-                username: Some("root".into()),
-                password_hash: Some(hash),
-                display_name: "Root".into(),
-                language: jemput::domain::Language::En,
-                active: true,
-                created_at: db::now(),
-            },
-        )
-        .expect("seed admin");
+        seed_admin(&mut conn, hash);
     })
     .await
     .expect("seed");
@@ -579,22 +564,7 @@ pub async fn spawn_process(backend: Backend, log_filter: &str) -> ServiceProcess
     tokio::task::spawn_blocking(move || {
         let mut conn = seed_db.get().expect("conn");
         db::run_migrations(&mut conn).expect("migrations");
-        accounts::insert(
-            &mut conn,
-            &Actor::default(),
-            NewAccount {
-                role: jemput::domain::Role::Admin,
-                region_id: None,
-                phone: None,
-                username: Some("root".into()),
-                password_hash: Some(hash),
-                display_name: "Root".into(),
-                language: jemput::domain::Language::En,
-                active: true,
-                created_at: db::now(),
-            },
-        )
-        .expect("seed admin");
+        seed_admin(&mut conn, hash);
     })
     .await
     .expect("seed");
@@ -684,4 +654,24 @@ pub async fn spawn_process(backend: Backend, log_filter: &str) -> ServiceProcess
         child,
         logs,
     }
+}
+
+/// The `root` admin every test app starts with, signed in with `ADMIN_PASSWORD` (`hash`).
+fn seed_admin(conn: &mut jemput::db::DbConnection, hash: String) {
+    accounts::insert(
+        conn,
+        &Actor::default(),
+        NewAccount {
+            role: jemput::domain::Role::Admin,
+            region_id: None,
+            phone: None,
+            username: Some("root".into()),
+            password_hash: Some(hash),
+            display_name: "Root".into(),
+            language: jemput::domain::Language::En,
+            active: true,
+            created_at: db::now(),
+        },
+    )
+    .expect("seed admin");
 }
